@@ -1,0 +1,3 @@
+"""The CAPIR agent: decompose, retrieve, rerank (LangGraph)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""API records, documentation readers and the on-disk index store."""
+
+from __future__ import annotations

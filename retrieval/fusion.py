@@ -1,0 +1,29 @@
+"""Reciprocal-rank fusion (Cormack et al., 2009) of several rankings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]],
+    *,
+    k: int = RRF_K,
+    weights: Sequence[float] | None = None,
+    limit: int | None = None,
+) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: ``score(d) = sum_i w_i / (k + rank_i(d))`` with 1-based ranks.
+
+    Returns ``(id, score)`` sorted by score, ties broken by first appearance.
+    """
+    if weights is not None and len(weights) != len(rankings):
+        raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
+    scores: dict[int, float] = {}
+    for i, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[i]
+        for rank, doc in enumerate(ranking, start=1):
+            scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
+    fused = sorted(scores.items(), key=lambda item: -item[1])  # stable: first seen wins ties
+    return fused[:limit] if limit is not None else fused

@@ -1,0 +1,286 @@
+"""The ``apipilot`` command line. Errors become one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from indexes.builder import BuildStats
+from indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
+from indexes.meta import IndexMeta
+from indexes.sources import read_source
+from indexes.store import IndexStore, parse_ref
+from retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
+from retrieval.errors import ApipilotError, ConfigError
+from retrieval.search import MODES
+from retrieval.vector_index import KINDS, VectorIndexParams
+from ui.offline import set_offline_defaults
+
+app = typer.Typer(
+    help="apipilot: which APIs of a library to use for what you want to do.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+index_app = typer.Typer(help="Build, list and remove API indexes.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _store(home: Path | None) -> IndexStore:
+    return IndexStore(home)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn apipilot errors into one line on stderr and exit status 1."""
+    try:
+        yield
+    except ApipilotError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _embedding_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _build(
+    store: IndexStore,
+    source: str,
+    library: str | None,
+    version: str | None,
+    embedder_spec: str,
+    strict: bool,
+    params: VectorIndexParams,
+) -> tuple[IndexMeta, BuildStats, list[tuple[str, str]]]:
+    read = read_source(source, library, version, strict=strict)
+    if not read.report.records:
+        reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
+        raise ConfigError(
+            f"no API records found in {source}" + (f" ({reasons})" if reasons else "")
+        )
+    embedder = load_embedder(embedder_spec)
+    with _embedding_progress(f"embedding {read.library}@{read.version}") as progress:
+        meta, stats = store.build(
+            read.report.records,
+            library=read.library,
+            version=read.version,
+            embedder=embedder,
+            embedder_spec=embedder_spec,
+            source=read.source,
+            params=params,
+            progress=progress,
+        )
+    return meta, stats, read.report.skipped
+
+
+def _print_build(meta: IndexMeta, stats: BuildStats, skipped: list[tuple[str, str]]) -> None:
+    out.print(
+        f"built [bold]{meta.ref}[/]: {meta.record_count} records "
+        f"(added {stats.added}, changed {stats.changed}, unchanged {stats.unchanged}, "
+        f"removed {stats.removed}, skipped {len(skipped)}) with {meta.embedder} "
+        f"in {stats.seconds:.1f} s",
+        highlight=False,
+    )
+    for where, reason in skipped[:20]:
+        out.print(f"  skipped {where}: {reason}", highlight=False)
+    if len(skipped) > 20:
+        out.print(f"  … and {len(skipped) - 20} more skipped")
+
+
+@index_app.command("build")
+def index_build(
+    source: Annotated[
+        str, typer.Argument(help="A .jsonl file of API docs, or corpus:NAME@VERSION (shipped).")
+    ],
+    library: Annotated[str | None, typer.Option("--library", "-l", help="Library name.")] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="Library version (pins the index).")
+    ] = None,
+    embedder: Annotated[
+        str, typer.Option(help="'minilm' (shipped), 'hashing[:DIM]' or a model directory.")
+    ] = DEFAULT_EMBEDDER,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Skip malformed lines instead of failing.")
+    ] = False,
+    kind: Annotated[str, typer.Option(help=f"Vector index: {', '.join(KINDS)}.")] = "auto",
+    home: HomeOption = None,
+) -> None:
+    """Read SOURCE into API records, embed them and store the index of LIBRARY@VERSION."""
+    with _user_errors():
+        params = VectorIndexParams(kind=kind)
+        meta, stats, skipped = _build(
+            _store(home), source, library, version, embedder, not skip_bad, params
+        )
+        _print_build(meta, stats, skipped)
+
+
+@index_app.command("defaults")
+def index_defaults(
+    home: HomeOption = None,
+    embedder: Annotated[str, typer.Option(help="Embedder for missing indexes.")] = DEFAULT_EMBEDDER,
+) -> None:
+    """Build every shipped corpus (corpora/apis) that has no index yet."""
+    with _user_errors():
+        store = _store(home)
+        for corpus in shipped_corpora():
+            if corpus.version in store.versions(corpus.library):
+                continue
+            meta, stats, skipped = _build(
+                store,
+                f"corpus:{corpus.ref}",
+                None,
+                None,
+                embedder,
+                True,
+                VectorIndexParams(),
+            )
+            _print_build(meta, stats, skipped)
+        out.print(f"indexes ready in {store.root}", highlight=False)
+
+
+@index_app.command("list")
+def index_list(json_output: JsonOption = False, home: HomeOption = None) -> None:
+    """Show every library@version with its record count, source, embedder and build date."""
+    with _user_errors():
+        entries = _store(home).entries()
+        if json_output:
+            rows = [
+                {"library": e.library, "version": e.version, "path": str(e.path)}
+                | ({"problem": e.problem} if e.problem else {})
+                | (asdict(e.meta) if e.meta else {})
+                for e in entries
+            ]
+            for row in rows:
+                row.pop("files", None)
+            print(json.dumps(rows, indent=2))
+            return
+        table = Table("library", "version", "records", "embedder", "built", "source")
+        for e in entries:
+            if e.meta is None:
+                table.add_row(e.library, e.version, "-", "-", "-", f"[red]{e.problem}[/]")
+            else:
+                m = e.meta
+                table.add_row(
+                    m.library, m.version, str(m.record_count), m.embedder, m.built_at, m.source
+                )
+        out.print(table if entries else "no indexes yet: run `apipilot index defaults`")
+
+
+@index_app.command("remove")
+def index_remove(
+    ref: Annotated[str, typer.Argument(help="NAME (every version) or NAME@VERSION.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Remove an index (one version, or every version of a library)."""
+    with _user_errors():
+        library, version = parse_ref(ref)
+        store = _store(home)
+        targets = [f"{library}@{store.resolve(library, version)}"] if version else None
+        if targets is None:
+            store.resolve(library)  # raises with the known libraries if there is none
+            targets = [f"{library}@{v}" for v in store.versions(library)]
+        if not yes and not typer.confirm(f"remove {', '.join(targets)}?", err=True):
+            raise typer.Exit(1)
+        for removed in store.remove(library, version):
+            out.print(f"removed {removed}", highlight=False)
+
+
+def _hit_row(hit: Any) -> dict[str, Any]:
+    r = hit.record
+    return {
+        "id": r.id,
+        "name": r.name,
+        "qualified_name": r.qualified_name,
+        "signature": r.signature,
+        "summary": r.summary,
+        "score": round(hit.score, 6),
+    }
+
+
+@app.command("search")
+def search(
+    library: Annotated[str, typer.Argument(help="Library name (see `apipilot index list`).")],
+    query: Annotated[str, typer.Argument(help="What you want to do, in words.")],
+    k: Annotated[int, typer.Option("-k", help="How many APIs to return.", min=1, max=200)] = 10,
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="Library version (default: newest).")
+    ] = None,
+    mode: Annotated[str, typer.Option(help=f"Retrieval: {', '.join(MODES)}.")] = "fused",
+    json_output: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Retrieve the APIs of LIBRARY that best match QUERY (no LM involved)."""
+    with _user_errors():
+        if not query.strip():
+            raise ConfigError("the query is empty: say what you want to do")
+        index = _store(home).open(library, version)
+        hits = index.search(query, k, mode=mode)
+        if json_output:
+            print(json.dumps([_hit_row(h) for h in hits], indent=2, ensure_ascii=False))
+            return
+        table = Table("#", "api", "signature", "summary", "score", title=index.meta.ref)
+        for rank, hit in enumerate(hits, start=1):
+            r = hit.record
+            table.add_row(str(rank), r.name, r.signature[:60], r.summary[:80], f"{hit.score:.3f}")
+        out.print(table)
+
+
+@app.command("app")
+def run_app(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 7860,
+    library: Annotated[str, typer.Option(help="Library shown first.")] = DEFAULT_LIBRARY,
+    home: HomeOption = None,
+) -> None:
+    """Start the web app (Gradio) on HOST:PORT."""
+    with _user_errors():
+        from ui.web import build_app
+
+        build_app(_store(home), default_library=library).launch(
+            server_name=host, server_port=port, show_error=True
+        )
+
+
+def main() -> None:
+    set_offline_defaults()
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(1)
