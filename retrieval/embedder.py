@@ -63,7 +63,7 @@ class SentenceTransformerEmbedder:
 
             from retrieval.device import torch_device
 
-            hf_logging.disable_progress_bar()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
             if not self._model_dir.is_dir():
                 raise ModelError(f"embedder directory {self._model_dir} does not exist")

@@ -37,7 +37,7 @@ class VectorIndexParams:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
-    ivf_nprobe: int = 16
+    ivf_nprobe: int = 32
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

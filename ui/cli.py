@@ -88,13 +88,13 @@ def _build(
     strict: bool,
     params: VectorIndexParams,
 ) -> tuple[IndexMeta, BuildStats, list[tuple[str, str]]]:
+    embedder = load_embedder(embedder_spec)  # a bad spec fails before any reading
     read = read_source(source, library, version, strict=strict)
     if not read.report.records:
         reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
         raise ConfigError(
             f"no API records found in {source}" + (f" ({reasons})" if reasons else "")
         )
-    embedder = load_embedder(embedder_spec)
     with _embedding_progress(f"embedding {read.library}@{read.version}") as progress:
         meta, stats = store.build(
             read.report.records,
@@ -260,6 +260,80 @@ def search(
             r = hit.record
             table.add_row(str(rank), r.name, r.signature[:60], r.summary[:80], f"{hit.score:.3f}")
         out.print(table)
+
+
+@app.command("ask")
+def ask(
+    requirement: Annotated[str, typer.Argument(help="What you want to do, in words.")],
+    library: Annotated[str, typer.Option("--library", "-l", help="Library name.")] = (
+        DEFAULT_LIBRARY
+    ),
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="Library version (default: newest).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="APIs in the answer.", min=1, max=100)] = 10,
+    code: Annotated[bool, typer.Option("--code", help="Also write code that uses them.")] = False,
+    rerank: Annotated[bool, typer.Option(help="Rerank candidates with the LM.")] = True,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            help="LM: embedded (default), hf:DIR, gguf:FILE, openai:URL[#model], or none. "
+            "Default: $APIPILOT_LLM or embedded."
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    home: HomeOption = None,
+) -> None:
+    """Decompose REQUIREMENT into subtasks and recommend the APIs of LIBRARY for each."""
+    with _user_errors():
+        from agents.recommend import stream_recommend
+
+        result: dict[str, Any] = {}
+        steps = stream_recommend(
+            requirement,
+            library,
+            version,
+            k=k,
+            write_code=code,
+            rerank=rerank,
+            llm=llm,
+            store=_store(home),
+        )
+        with err.status("thinking…", spinner="dots") as status:
+            for step, update in steps:
+                if step == "result":
+                    result = update
+                else:
+                    status.update(f"{step} done…")
+        if json_output:
+            print(json.dumps(result, indent=2, ensure_ascii=False))
+            return
+        _print_answer(result)
+
+
+def _print_answer(result: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]{result['library']}@{result['version']}[/] — {result['requirement']}",
+        highlight=False,
+    )
+    for i, subtask in enumerate(result["subtasks"], start=1):
+        out.print(f"  {i}. {subtask['text']}  →  {', '.join(subtask['apis'])}", highlight=False)
+    table = Table("#", "api", "signature", "summary", "source")
+    for rank, api in enumerate(result["apis"], start=1):
+        table.add_row(
+            str(rank),
+            api["qualified_name"] or api["name"],
+            api["signature"][:50],
+            api["summary"][:70],
+            api["source"],
+        )
+    out.print(table)
+    if result["code"]:
+        out.print(result["code"], markup=False, highlight=False)
+    if result["unknown_apis"]:
+        out.print(f"[yellow]not in the index:[/] {', '.join(result['unknown_apis'])}")
+    paths = ", ".join(f"{step}: {path}" for step, path in result["paths"].items())
+    out.print(f"[dim]{paths}; {result['timings'].get('total', 0):.1f} s[/]")
 
 
 @app.command("app")

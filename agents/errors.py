@@ -1,0 +1,9 @@
+"""Errors of the agent (a leaf of the tree in ``retrieval.errors``)."""
+
+from __future__ import annotations
+
+from retrieval.errors import ApipilotError
+
+
+class AgentError(ApipilotError):
+    """The agent could not produce an answer."""

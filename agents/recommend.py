@@ -1,0 +1,179 @@
+"""Run the agent for one requirement and shape its answer as plain data (the CLI's JSON)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from agents.context import AgentContext
+from agents.examples import ExampleBank, find_bank
+from agents.graph import graph
+from agents.lm.base import LanguageModel
+from agents.state import AgentState
+from indexes.api_index import ApiIndex
+from indexes.record import ApiRecord
+from indexes.store import IndexStore
+from retrieval.errors import ConfigError
+
+MAX_REQUIREMENT_CHARS = 2000
+NO_LM = "none"
+_banks: dict[tuple[str, str], ExampleBank | None] = {}
+
+
+def check_requirement(requirement: str) -> str:
+    text = requirement.strip()
+    if not text:
+        raise ConfigError("the requirement is empty: say what you want to do")
+    if len(text) > MAX_REQUIREMENT_CHARS:
+        raise ConfigError(
+            f"the requirement is {len(text)} characters; at most {MAX_REQUIREMENT_CHARS}"
+        )
+    return text
+
+
+def example_bank(index: ApiIndex, store: IndexStore) -> ExampleBank | None:
+    """The library's example bank (embedded with the index's embedder), once per process."""
+    key = (index.meta.ref, index.meta.embedder)
+    if key not in _banks:
+        path = find_bank(index.meta.library, index.meta.version)
+        cache = store.home / "examples"
+        _banks[key] = ExampleBank.load(path, index.embedder, cache) if path else None
+    return _banks[key]
+
+
+def resolve_lm(llm: str | LanguageModel | None) -> LanguageModel | None:
+    """An LM from a spec (``None``: ``$APIPILOT_LLM`` or the embedded model; ``"none"``: no LM)."""
+    if llm is not None and not isinstance(llm, str):
+        return llm
+    if llm == NO_LM:
+        return None
+    from agents.lm import load_lm
+
+    return load_lm(llm)
+
+
+def make_context(
+    requirement: str,
+    library: str,
+    version: str | None = None,
+    *,
+    k: int = 10,
+    write_code: bool = False,
+    rerank: bool = True,
+    llm: str | LanguageModel | None = None,
+    store: IndexStore | None = None,
+) -> tuple[str, AgentContext]:
+    requirement = check_requirement(requirement)
+    if not 1 <= k <= 100:
+        raise ConfigError(f"k must be between 1 and 100, got {k}")
+    store = store or IndexStore()
+    index = store.open(library, version)
+    context = AgentContext(
+        index=index,
+        lm=resolve_lm(llm),
+        examples=example_bank(index, store),
+        k=k,
+        candidates_per_subtask=max(10, k),
+        rerank=rerank,
+        write_code=write_code,
+    )
+    return requirement, context
+
+
+def stream_recommend(
+    requirement: str, library: str, version: str | None = None, **options: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(step, update)`` as each graph node finishes, then ``("result", answer)``."""
+    requirement, context = make_context(requirement, library, version, **options)
+    state: dict[str, Any] = {"requirement": requirement}
+    start = time.perf_counter()
+    for chunk in graph.stream({"requirement": requirement}, context=context, stream_mode="updates"):
+        for step, update in chunk.items():
+            if not update:
+                continue
+            _accumulate(state, update)
+            yield step, update
+    state["timings"]["total"] = time.perf_counter() - start
+    yield "result", shape_answer(state, context)  # type: ignore[arg-type]
+
+
+def recommend(
+    requirement: str, library: str, version: str | None = None, **options: Any
+) -> dict[str, Any]:
+    """The APIs of ``library`` for ``requirement``, grouped by subtask (see ``shape_answer``).
+
+    Options: ``k`` (APIs in the answer), ``write_code``, ``rerank``, ``llm`` (an LM spec such
+    as ``"embedded"`` or ``"openai:http://127.0.0.1:11434/v1#qwen2.5"``, a loaded
+    ``LanguageModel``, or ``"none"``), ``store`` (an ``IndexStore``).
+    """
+    result: dict[str, Any] = {}
+    for step, update in stream_recommend(requirement, library, version, **options):
+        if step == "result":
+            result = update
+    return result
+
+
+def _accumulate(state: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if key in ("candidates", "paths", "timings"):
+            state.setdefault(key, {}).update(value)
+        elif key == "notes":
+            state.setdefault(key, []).extend(value)
+        else:
+            state[key] = value
+
+
+def api_dict(record: ApiRecord, score: float) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "qualified_name": record.qualified_name,
+        "signature": record.signature,
+        "summary": record.summary,
+        "score": round(score, 6),
+        "source": record.source,
+    }
+
+
+def shape_answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
+    index = context.index
+    scores = {c["id"]: c["score"] for c in state.get("ranking", [])}
+    chosen = state.get("chosen", {})
+    subtasks = []
+    for i, text in enumerate(state.get("subtasks", [])):
+        ids = [r for r in chosen.get(str(i), []) if r in scores][:3] or chosen.get(str(i), [])[:1]
+        records = [record for r in ids if (record := index.get(r)) is not None]
+        subtasks.append({"text": text, "apis": [record.name for record in records]})
+    apis = [
+        api_dict(record, c["score"])
+        for c in state.get("ranking", [])
+        if (record := index.get(c["id"])) is not None
+    ]
+    timings = dict(state.get("timings", {}))
+    branch = [v for key, v in timings.items() if key.startswith("retrieve:")]
+    if branch:
+        timings["retrieve"] = max(branch)  # branches run in parallel
+    lm = context.lm
+    return {
+        "requirement": state["requirement"],
+        "library": index.meta.library,
+        "version": index.meta.version,
+        "skills": state.get("skills", ""),
+        "subtasks": subtasks,
+        "apis": apis,
+        "examples": [
+            {"requirement": d["requirement"], "skills": d["skills"], "apis": d["apis"]}
+            for d in state.get("examples", [])
+        ],
+        "code": state.get("code", ""),
+        "unknown_apis": state.get("unknown_apis", []),
+        "paths": state.get("paths", {}),
+        "notes": state.get("notes", []),
+        "timings": {key: round(value, 4) for key, value in timings.items()},
+        "models": {
+            "embedder": index.meta.embedder,
+            "lm": lm.info() if lm is not None else None,
+            "examples": context.examples.name if context.examples else None,
+        },
+    }

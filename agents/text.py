@@ -1,0 +1,205 @@
+"""Parsing and checking what the LM writes, and the deterministic methods used instead of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from retrieval.bm25 import tokenize
+
+_NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s*(.+?)\s*$")
+_QUOTED = re.compile(r"""(["'`]).*?\1""")
+_FILE_OR_PATH = re.compile(
+    r"\S+\.(?:csv|txt|json|jsonl|tsv|gz|zip|tar|bz2|xz|py|md|png|jpg)\b|\S*/\S+"
+)
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_CLAUSE_SPLIT = re.compile(
+    r"\s*;\s*|\.\s+|,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+|\s+after\s+that,?\s+"
+    r"|\s+followed\s+by\s+",
+    re.IGNORECASE,
+)
+# " and " splits a clause only when an operation follows ("load X and shuffle it").
+OPERATION_VERBS = frozenset(
+    [
+        "add",
+        "aggregate",
+        "append",
+        "apply",
+        "batch",
+        "build",
+        "cache",
+        "calculate",
+        "check",
+        "collate",
+        "combine",
+        "compute",
+        "concat",
+        "concatenate",
+        "convert",
+        "count",
+        "create",
+        "cycle",
+        "decode",
+        "delete",
+        "divide",
+        "download",
+        "drop",
+        "encode",
+        "enumerate",
+        "extract",
+        "fill",
+        "filter",
+        "find",
+        "flatten",
+        "get",
+        "group",
+        "insert",
+        "iterate",
+        "join",
+        "keep",
+        "list",
+        "load",
+        "make",
+        "map",
+        "merge",
+        "multiply",
+        "normalize",
+        "open",
+        "pad",
+        "parse",
+        "plot",
+        "print",
+        "read",
+        "remove",
+        "rename",
+        "repeat",
+        "replace",
+        "reshape",
+        "return",
+        "round",
+        "sample",
+        "save",
+        "select",
+        "shuffle",
+        "skip",
+        "sort",
+        "split",
+        "stack",
+        "sum",
+        "take",
+        "tokenize",
+        "transform",
+        "unbatch",
+        "unzip",
+        "write",
+        "zip",
+    ]
+)
+MAX_SUBTASKS = 6
+
+
+def parse_numbered_list(text: str, *, first_number_given: bool = True) -> list[str]:
+    """Items of a numbered list. With ``first_number_given`` the text continues a prompt that
+    ended in ``1.``, so its first line is item 1 without the number. Stops at the first line
+    that is not the next item."""
+    lines = [line for line in text.strip("\n").splitlines()]
+    items: list[str] = []
+    expected = 1
+    for i, line in enumerate(lines):
+        if i == 0 and first_number_given and not _NUMBERED.match(line):
+            if line.strip():
+                items.append(line.strip())
+                expected = 2
+            continue
+        match = _NUMBERED.match(line)
+        if not match or int(match.group(1)) != expected:
+            break
+        items.append(match.group(2))
+        expected += 1
+    return items
+
+
+def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) -> list[str] | None:
+    """The items if they are a usable decomposition, else ``None``.
+
+    Usable: 1 to MAX_SUBTASKS items of 2 to 30 words, no duplicates, not copied from the
+    few-shot examples (a small LM often repeats them), and each sharing at least one content
+    word with the requirement or being short enough to be a plain operation.
+    """
+    cleaned = [re.sub(r"\s+", " ", item).strip(" .") for item in items]
+    cleaned = [item for item in cleaned if item]
+    if not 1 <= len(cleaned) <= MAX_SUBTASKS:
+        return None
+    echoed_set = {e.strip(" .").lower() for e in echoed}
+    requirement_words = set(tokenize(requirement))
+    seen: set[str] = set()
+    for item in cleaned:
+        words = item.split()
+        key = item.lower()
+        if not 2 <= len(words) <= 30 or key in seen or key in echoed_set:
+            return None
+        if not requirement_words & set(tokenize(item)):
+            return None
+        seen.add(key)
+    return cleaned
+
+
+def split_clauses(requirement: str) -> list[str]:
+    """Deterministic decomposition: split on ``;`` ``,`` ``then`` and on ``and`` + operation."""
+    parts: list[str] = []
+    for clause in _CLAUSE_SPLIT.split(requirement):
+        parts.extend(_split_on_and(clause))
+    parts = [p.strip(" .,;") for p in parts if p.strip(" .,;")]
+    merged: list[str] = []
+    for part in parts:
+        if merged and len(part.split()) < 2 and part.lower() not in OPERATION_VERBS:
+            merged[-1] = f"{merged[-1]} {part}"  # a lone non-verb belongs to the previous clause
+        else:
+            merged.append(part)
+    return merged[:MAX_SUBTASKS] or [requirement.strip()]
+
+
+def _split_on_and(clause: str) -> list[str]:
+    words = clause.split()
+    pieces: list[list[str]] = [[]]
+    for i, word in enumerate(words):
+        following = words[i + 1].lower().strip(",.") if i + 1 < len(words) else ""
+        if word.lower() == "and" and following in OPERATION_VERBS and pieces[-1]:
+            pieces.append([])
+        else:
+            pieces[-1].append(word)
+    return [" ".join(p) for p in pieces if p]
+
+
+def strip_surface(text: str) -> str:
+    """Remove surface details (quoted literals, file names and paths, numbers)."""
+    text = _QUOTED.sub(" ", text)
+    text = _FILE_OR_PATH.sub(" file ", text)
+    text = _NUMBER.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,.")
+
+
+def fallback_skills(requirement: str) -> str:
+    """Deterministic skill description: the requirement's content words, surface removed."""
+    return ", ".join(split_clauses(strip_surface(requirement).lower()))
+
+
+def valid_skills(text: str, requirement: str) -> str | None:
+    """A usable skill description (one line of 1–6 distinct clauses, surface-free), else None.
+
+    Repeated clauses are dropped: a small LM often loops on its first clause.
+    """
+    line = text.strip().splitlines()[0].strip() if text.strip() else ""
+    clauses: list[str] = []
+    for clause in strip_surface(line).split(","):
+        clause = clause.strip(" .;")
+        if clause and clause.lower() not in (c.lower() for c in clauses):
+            clauses.append(clause)
+    if not 1 <= len(clauses) <= MAX_SUBTASKS:
+        return None
+    skills = ", ".join(clauses)
+    if not 2 <= len(skills.split()) <= 40:
+        return None
+    if not set(tokenize(skills)) & set(tokenize(requirement)) and len(skills.split()) > 12:
+        return None
+    return skills

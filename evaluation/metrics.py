@@ -1,0 +1,45 @@
+"""Ranking metrics over de-duplicated API names.
+
+A method returns a ranked list of records; each is reduced to its API name (``ApiRecord.name``:
+``Shuffler``, ``read_csv``), repeats are dropped keeping the first, and the top ``k`` unique
+names are compared with the task's gold names (exact, case-sensitive).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            out.append(name)
+    return out
+
+
+def recall_at(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    gold_set = set(gold)
+    return len(gold_set & set(ranked[:k])) / len(gold_set) if gold_set else 0.0
+
+
+def precision_at(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    return len(set(gold) & set(ranked[:k])) / k
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: Sequence[str]) -> float:
+    gold_set = set(gold)
+    for rank, name in enumerate(ranked, start=1):
+        if name in gold_set:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    gold_set = set(gold)
+    dcg = sum(1.0 / math.log2(i + 2) for i, name in enumerate(ranked[:k]) if name in gold_set)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(gold_set))))
+    return dcg / ideal if ideal else 0.0
