@@ -15,12 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from indexes.builder import BuildStats
+from indexes.building import BuildResult, build_from_source
 from indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
-from indexes.meta import IndexMeta
-from indexes.sources import read_source
 from indexes.store import IndexStore, parse_ref
-from retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
+from retrieval.embedder import DEFAULT_EMBEDDER
 from retrieval.errors import ApipilotError, ConfigError
 from retrieval.search import MODES
 from retrieval.vector_index import KINDS, VectorIndexParams
@@ -87,40 +85,26 @@ def _build(
     embedder_spec: str,
     strict: bool,
     params: VectorIndexParams,
-) -> tuple[IndexMeta, BuildStats, list[tuple[str, str]]]:
-    embedder = load_embedder(embedder_spec)  # a bad spec fails before any reading
-    read = read_source(source, library, version, strict=strict)
-    if not read.report.records:
-        reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
-        raise ConfigError(
-            f"no API records found in {source}" + (f" ({reasons})" if reasons else "")
-        )
-    with _embedding_progress(f"embedding {read.library}@{read.version}") as progress:
-        meta, stats = store.build(
-            read.report.records,
-            library=read.library,
-            version=read.version,
-            embedder=embedder,
+) -> BuildResult:
+    with _embedding_progress(f"embedding {library or source}") as progress:
+        return build_from_source(
+            store,
+            source,
+            library,
+            version,
             embedder_spec=embedder_spec,
-            source=read.source,
+            strict=strict,
             params=params,
             progress=progress,
         )
-    return meta, stats, read.report.skipped
 
 
-def _print_build(meta: IndexMeta, stats: BuildStats, skipped: list[tuple[str, str]]) -> None:
-    out.print(
-        f"built [bold]{meta.ref}[/]: {meta.record_count} records "
-        f"(added {stats.added}, changed {stats.changed}, unchanged {stats.unchanged}, "
-        f"removed {stats.removed}, skipped {len(skipped)}) with {meta.embedder} "
-        f"in {stats.seconds:.1f} s",
-        highlight=False,
-    )
-    for where, reason in skipped[:20]:
+def _print_build(result: BuildResult) -> None:
+    out.print(result.summary(), highlight=False)
+    for where, reason in result.skipped[:20]:
         out.print(f"  skipped {where}: {reason}", highlight=False)
-    if len(skipped) > 20:
-        out.print(f"  … and {len(skipped) - 20} more skipped")
+    if len(result.skipped) > 20:
+        out.print(f"  … and {len(result.skipped) - 20} more skipped")
 
 
 @index_app.command("build")
@@ -144,10 +128,7 @@ def index_build(
     """Read SOURCE into API records, embed them and store the index of LIBRARY@VERSION."""
     with _user_errors():
         params = VectorIndexParams(kind=kind)
-        meta, stats, skipped = _build(
-            _store(home), source, library, version, embedder, not skip_bad, params
-        )
-        _print_build(meta, stats, skipped)
+        _print_build(_build(_store(home), source, library, version, embedder, not skip_bad, params))
 
 
 @index_app.command("defaults")
@@ -161,16 +142,8 @@ def index_defaults(
         for corpus in shipped_corpora():
             if corpus.version in store.versions(corpus.library):
                 continue
-            meta, stats, skipped = _build(
-                store,
-                f"corpus:{corpus.ref}",
-                None,
-                None,
-                embedder,
-                True,
-                VectorIndexParams(),
-            )
-            _print_build(meta, stats, skipped)
+            source = f"corpus:{corpus.ref}"
+            _print_build(_build(store, source, None, None, embedder, True, VectorIndexParams()))
         out.print(f"indexes ready in {store.root}", highlight=False)
 
 
@@ -358,3 +331,6 @@ def main() -> None:
         app()
     except BrokenPipeError:
         sys.exit(1)
+
+
+# Sub-commands defined in their own modules register here.

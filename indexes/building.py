@@ -1,0 +1,60 @@
+"""Read a documentation source and publish its index: the one build path every surface uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indexes.builder import BuildStats, Progress
+from indexes.meta import IndexMeta
+from indexes.sources import read_source
+from indexes.store import IndexStore
+from retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
+from retrieval.errors import ConfigError
+from retrieval.vector_index import VectorIndexParams
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    meta: IndexMeta
+    stats: BuildStats
+    skipped: list[tuple[str, str]]  # (where, why) for every item left out
+
+    def summary(self) -> str:
+        s = self.stats
+        return (
+            f"built {self.meta.ref}: {self.meta.record_count} records (added {s.added}, "
+            f"changed {s.changed}, unchanged {s.unchanged}, removed {s.removed}, "
+            f"skipped {len(self.skipped)}) with {self.meta.embedder} in {s.seconds:.1f} s"
+        )
+
+
+def build_from_source(
+    store: IndexStore,
+    source: str,
+    library: str | None = None,
+    version: str | None = None,
+    *,
+    embedder_spec: str = DEFAULT_EMBEDDER,
+    strict: bool = True,
+    params: VectorIndexParams | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Read ``source`` and build (or rebuild, reusing unchanged vectors) its index."""
+    embedder = load_embedder(embedder_spec)  # a bad spec fails before any reading
+    read = read_source(source, library, version, strict=strict)
+    if not read.report.records:
+        reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
+        raise ConfigError(
+            f"no API records found in {source}" + (f" ({reasons})" if reasons else "")
+        )
+    meta, stats = store.build(
+        read.report.records,
+        library=read.library,
+        version=read.version,
+        embedder=embedder,
+        embedder_spec=embedder_spec,
+        source=read.source,
+        params=params,
+        progress=progress,
+    )
+    return BuildResult(meta, stats, read.report.skipped)
