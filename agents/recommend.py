@@ -143,8 +143,8 @@ def shape_answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
     subtasks = []
     for i, text in enumerate(state.get("subtasks", [])):
         ids = [r for r in chosen.get(str(i), []) if r in scores][:3] or chosen.get(str(i), [])[:1]
-        records = [record for r in ids if (record := index.get(r)) is not None]
-        subtasks.append({"text": text, "apis": [record.name for record in records]})
+        names = [record.name for r in ids if (record := index.get(r)) is not None]
+        subtasks.append({"text": text, "apis": list(dict.fromkeys(names))})
     apis = [
         api_dict(record, c["score"])
         for c in state.get("ranking", [])

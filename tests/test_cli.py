@@ -104,3 +104,20 @@ def test_help_mentions_every_command() -> None:
     assert result.exit_code == 0
     for command in ("index", "search", "app"):
         assert command in result.output
+
+
+def test_refresh_reembeds_only_the_changed_record(tmp_path: Path, demo_records) -> None:
+    docs = tmp_path / "demo.jsonl"
+    docs.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in demo_records))
+    h = ["--home", str(tmp_path / "home")]
+    build = ["index", "build", str(docs), "-l", "demo", "-v", "2.0", "--embedder", "hashing:64"]
+    assert runner.invoke(app, [*build, *h]).exit_code == 0
+    changed = [r.to_dict() for r in demo_records]
+    changed[3]["summary"] = "List every file below a folder, recursively"
+    del changed[5]
+    docs.write_text("".join(json.dumps(r) + "\n" for r in changed))
+    result = runner.invoke(app, ["index", "refresh", "demo@2.0", *h])
+    assert result.exit_code == 0, result.output
+    assert "added 0, changed 1, unchanged 6, removed 1" in result.output
+    hits = json.loads(runner.invoke(app, ["search", "demo", "recursively", "--json", *h]).output)
+    assert hits[0]["name"] == "list_files"

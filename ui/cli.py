@@ -17,6 +17,7 @@ from rich.table import Table
 
 from indexes.building import BuildResult, build_from_source
 from indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
+from indexes.meta import IndexMeta
 from indexes.store import IndexStore, parse_ref
 from retrieval.embedder import DEFAULT_EMBEDDER
 from retrieval.errors import ApipilotError, ConfigError
@@ -145,6 +146,27 @@ def index_defaults(
             source = f"corpus:{corpus.ref}"
             _print_build(_build(store, source, None, None, embedder, True, VectorIndexParams()))
         out.print(f"indexes ready in {store.root}", highlight=False)
+
+
+@index_app.command("refresh")
+def index_refresh(
+    ref: Annotated[str, typer.Argument(help="NAME (newest version) or NAME@VERSION.")],
+    home: HomeOption = None,
+) -> None:
+    """Re-read an index's source; re-embed only records whose content changed.
+
+    The old index stays in use until the new one is complete.
+    """
+    with _user_errors():
+        library, version = parse_ref(ref)
+        store = _store(home)
+        meta = IndexMeta.read(store.path(library, store.resolve(library, version)))
+        if not meta.source:
+            raise ConfigError(f"{meta.ref} records no source to refresh from; build it again")
+        params = VectorIndexParams(kind="auto")
+        _print_build(
+            _build(store, meta.source, meta.library, meta.version, meta.embedder_spec, True, params)
+        )
 
 
 @index_app.command("list")
@@ -286,27 +308,26 @@ def ask(
 
 def _print_answer(result: dict[str, Any]) -> None:
     out.print(
-        f"[bold]{result['library']}@{result['version']}[/] — {result['requirement']}",
+        f"[bold]{result['library']}@{result['version']}[/] — {result['requirement']}\n",
         highlight=False,
     )
     for i, subtask in enumerate(result["subtasks"], start=1):
-        out.print(f"  {i}. {subtask['text']}  →  {', '.join(subtask['apis'])}", highlight=False)
-    table = Table("#", "api", "signature", "summary", "source")
+        out.print(f"{i}. {subtask['text']}  →  {', '.join(subtask['apis'])}", highlight=False)
+    out.print("\n[bold]Recommended APIs[/]")
     for rank, api in enumerate(result["apis"], start=1):
-        table.add_row(
-            str(rank),
-            api["qualified_name"] or api["name"],
-            api["signature"][:50],
-            api["summary"][:70],
-            api["source"],
-        )
-    out.print(table)
+        out.print(f"{rank:>2}. [bold]{api['qualified_name'] or api['name']}[/]", highlight=False)
+        out.print(f"    {api['summary']}", highlight=False, markup=False)
+        if api["signature"]:
+            out.print(f"    signature: {api['signature']}", highlight=False, markup=False)
+        if api["source"]:
+            out.print(f"    source: {api['source']}", highlight=False, markup=False)
     if result["code"]:
+        out.print("\n[bold]Code[/]")
         out.print(result["code"], markup=False, highlight=False)
     if result["unknown_apis"]:
         out.print(f"[yellow]not in the index:[/] {', '.join(result['unknown_apis'])}")
     paths = ", ".join(f"{step}: {path}" for step, path in result["paths"].items())
-    out.print(f"[dim]{paths}; {result['timings'].get('total', 0):.1f} s[/]")
+    out.print(f"\n[dim]{paths}; {result['timings'].get('total', 0):.1f} s[/]")
 
 
 @app.command("app")
