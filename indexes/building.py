@@ -38,10 +38,11 @@ def build_from_source(
     strict: bool = True,
     params: VectorIndexParams | None = None,
     progress: Progress | None = None,
+    inspect: bool = False,
 ) -> BuildResult:
     """Read ``source`` and build (or rebuild, reusing unchanged vectors) its index."""
     embedder = load_embedder(embedder_spec)  # a bad spec fails before any reading
-    read = read_source(source, library, version, strict=strict)
+    read = read_source(source, library, version, strict=strict, inspect=inspect)
     if not read.report.records:
         reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
         raise ConfigError(

@@ -1,4 +1,4 @@
-"""Read a documentation source named on the command line into records."""
+"""Read a documentation source named on the command line into records (any reader)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from pathlib import Path
 
 from indexes.corpora import shipped_corpora
 from indexes.errors import SourceError
+from indexes.readers.detect import detect_source
 from indexes.readers.jsonl import read_jsonl
+from indexes.readers.markdown import read_markdown
+from indexes.readers.python_package import read_python_package
+from indexes.readers.sphinx import read_sphinx
 from indexes.record import ReadReport
 
 UNVERSIONED = "unversioned"
@@ -24,26 +28,38 @@ class ReadSource:
 
 
 def read_source(
-    source: str, library: str | None = None, version: str | None = None, *, strict: bool = True
+    source: str,
+    library: str | None = None,
+    version: str | None = None,
+    *,
+    strict: bool = True,
+    inspect: bool = False,
 ) -> ReadSource:
-    """Read ``source``: a JSONL/JSON-lines file, or ``corpus:NAME@VERSION`` (a shipped corpus)."""
+    """Read any documentation source apipilot knows (see ``indexes.readers.detect``):
+
+    ``corpus:NAME@VERSION`` (shipped), ``pkg:NAME`` or an installed package or source tree
+    (griffe, static unless ``inspect``), a Sphinx build folder or URL, a Markdown/reST folder
+    or file (``llms.txt`` too), or a JSONL file (``strict``: a malformed line is an error).
+    """
     if source.startswith("corpus:"):
         return _read_shipped(source.removeprefix("corpus:"), library, version)
+    kind = detect_source(source)
+    if kind == "python":
+        target = source.removeprefix("pkg:")
+        report, library, version = read_python_package(target, library, version, inspect=inspect)
+        return ReadSource(report, library, version, source)
+    if library is None:
+        raise SourceError(f"give --library for {source}: a {kind} source does not name its library")
+    if kind == "sphinx":
+        report = read_sphinx(source, library, version)
+        found = version or (report.records[0].version if report.records else UNVERSIONED)
+        return ReadSource(report, library, found, source)
     path = Path(source).expanduser()
-    if path.suffix in (".jsonl", ".json") or path.is_file():
-        if library is None:
-            raise SourceError(
-                f"give --library for {source}: a JSONL file does not name its library"
-            )
-        version = version or UNVERSIONED
-        report = read_jsonl(path, library, version, strict=strict, source=str(path))
-        return ReadSource(report, library, version, str(path))
-    if not path.exists():
-        raise SourceError(f"{source}: no such file or directory")
-    raise SourceError(
-        f"cannot read {source}: accepted sources are a .jsonl file or corpus:NAME@VERSION "
-        f"(shipped: {', '.join(c.ref for c in shipped_corpora())})"
-    )
+    version = version or UNVERSIONED
+    if kind == "markdown":
+        return ReadSource(read_markdown(path, library, version), library, version, str(path))
+    report = read_jsonl(path, library, version, strict=strict, source=str(path))
+    return ReadSource(report, library, version, str(path))
 
 
 def _read_shipped(ref: str, library: str | None, version: str | None) -> ReadSource:

@@ -86,6 +86,7 @@ def _build(
     embedder_spec: str,
     strict: bool,
     params: VectorIndexParams,
+    inspect: bool = False,
 ) -> BuildResult:
     with _embedding_progress(f"embedding {library or source}") as progress:
         return build_from_source(
@@ -97,6 +98,7 @@ def _build(
             strict=strict,
             params=params,
             progress=progress,
+            inspect=inspect,
         )
 
 
@@ -111,7 +113,12 @@ def _print_build(result: BuildResult) -> None:
 @index_app.command("build")
 def index_build(
     source: Annotated[
-        str, typer.Argument(help="A .jsonl file of API docs, or corpus:NAME@VERSION (shipped).")
+        str,
+        typer.Argument(
+            help="pkg:NAME (installed package), a package folder or source tree, a Sphinx "
+            "build folder or URL, a Markdown/reST folder or file (llms.txt too), a .jsonl "
+            "file, or corpus:NAME@VERSION (shipped)."
+        ),
     ],
     library: Annotated[str | None, typer.Option("--library", "-l", help="Library name.")] = None,
     version: Annotated[
@@ -124,12 +131,22 @@ def index_build(
         bool, typer.Option("--skip-bad", help="Skip malformed lines instead of failing.")
     ] = False,
     kind: Annotated[str, typer.Option(help=f"Vector index: {', '.join(KINDS)}.")] = "auto",
+    inspect: Annotated[
+        bool, typer.Option("--inspect", help="Python: import compiled modules to read them.")
+    ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Read SOURCE into API records, embed them and store the index of LIBRARY@VERSION."""
+    """Read SOURCE into API records, embed them and store the index of LIBRARY@VERSION.
+
+    Library and version default to the package metadata for Python packages and to the
+    inventory for Sphinx sites; other sources need --library.
+    """
     with _user_errors():
         params = VectorIndexParams(kind=kind)
-        _print_build(_build(_store(home), source, library, version, embedder, not skip_bad, params))
+        store = _store(home)
+        _print_build(
+            _build(store, source, library, version, embedder, not skip_bad, params, inspect)
+        )
 
 
 @index_app.command("defaults")
@@ -355,3 +372,5 @@ def main() -> None:
 
 
 # Sub-commands defined in their own modules register here.
+
+

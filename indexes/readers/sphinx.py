@@ -1,0 +1,194 @@
+"""Read a Sphinx HTML site (a local build folder or a base URL) into records.
+
+The site's ``objects.inv`` lists the Python objects and where each is documented
+(``page.html#anchor``). Each page is fetched once, however many objects point into it,
+at most ``workers`` at a time and ``2 * workers`` ahead of the parsing. The record of an
+object is the block its anchor points at (see :mod:`indexes.readers.html_blocks`), not the
+whole page.
+
+Raises :class:`SourceError` only when the site or its ``objects.inv`` cannot be had. An
+``objects.inv`` that is not a Sphinx inventory, a page that cannot be fetched (reported
+once, with the count of objects in it) and an anchor missing from its page are reported in
+``ReadReport.skipped``; non-Python entries (``std:label``…) are counted in one line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import sphobjinv as soi
+
+from indexes.errors import SourceError
+from indexes.readers.fetch import Fetcher, FetchError, HttpFetcher, LocalFetcher, fetch_iter
+from indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
+from indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
+
+KINDS = {
+    "module": "module",
+    "class": "class",
+    "exception": "class",
+    "function": "function",
+    "decorator": "function",
+    "method": "method",
+    "classmethod": "method",
+    "staticmethod": "method",
+    "attribute": "attribute",
+    "property": "attribute",
+    "data": "attribute",
+}
+
+
+def read_sphinx(
+    site: str | Path,
+    library: str,
+    version: str | None,
+    *,
+    fetcher: Fetcher | None = None,
+    workers: int = 4,
+) -> ReadReport:
+    """Read the Python objects of the Sphinx site ``site`` as records of ``library``.
+
+    ``version`` defaults to the inventory's version (``unknown`` when it has none).
+    ``fetcher`` replaces the default one (files of a local folder, or HTTP GETs with a
+    timeout and retries: :class:`indexes.readers.fetch.HttpFetcher`).
+    """
+    base = _base(site)
+    own = fetcher is None
+    fetch = fetcher or _default_fetcher(base)
+    try:
+        return _read(base, library, version, fetch, workers)
+    finally:
+        if own and isinstance(fetch, HttpFetcher):
+            fetch.close()
+
+
+def _base(site: str | Path) -> str:
+    text = str(site)
+    if text.startswith(("http://", "https://")):
+        text = text.removesuffix("objects.inv")
+        return text if text.endswith("/") else text + "/"
+    path = Path(site)
+    if path.name == "objects.inv" and path.is_file():
+        path = path.parent
+    if not path.is_dir():
+        raise SourceError(f"{site}: no such folder (expected a Sphinx HTML build or a URL)")
+    return str(path)
+
+
+def _default_fetcher(base: str) -> Fetcher:
+    if base.startswith(("http://", "https://")):
+        return HttpFetcher(base)
+    return LocalFetcher(Path(base))
+
+
+def _where(base: str, page: str) -> str:
+    return base + page if base.endswith("/") else f"{base}/{page}"
+
+
+def _read(base: str, library: str, version: str | None, fetch: Fetcher, workers: int) -> ReadReport:
+    report = ReadReport()
+    inventory_at = _where(base, "objects.inv")
+    try:
+        data = fetch("objects.inv")
+    except FetchError as exc:
+        raise SourceError(f"{base}: no Sphinx inventory ({exc})") from None
+    try:
+        inventory = soi.Inventory(data)
+    except Exception as exc:  # sphobjinv raises assorted types on junk input
+        report.skip(inventory_at, f"not a Sphinx inventory ({type(exc).__name__}: {exc})")
+        return report
+    version = version or str(inventory.version or "") or "unknown"
+
+    by_page: dict[str, list[tuple[str, str, str]]] = {}
+    others = 0
+    for obj in inventory.objects:
+        if obj.domain != "py":
+            others += 1
+            continue
+        page, _, anchor = str(obj.uri_expanded).partition("#")
+        by_page.setdefault(page, []).append((str(obj.name), str(obj.role), unquote(anchor)))
+    if others:
+        report.skip(inventory_at, f"{others} non-Python entries (std:doc, std:label…) left out")
+    modules = {name for items in by_page.values() for name, role, _ in items if role == "module"}
+
+    records: list[ApiRecord] = []
+    # Pages are parsed as they arrive and dropped after use: a big site never sits in memory.
+    for page, fetched in fetch_iter(fetch, by_page, workers=workers):
+        items = by_page[page]
+        tree = _page(fetched)
+        if isinstance(tree, str):
+            report.skip(_where(base, page), f"{tree} ({len(items)} objects not read)")
+            continue
+        for name, role, anchor in items:
+            where = _where(base, page) + (f"#{anchor}" if anchor else "")
+            try:
+                block = anchored_block(tree, anchor)
+            except Exception as exc:  # a defect on one odd page must not lose the whole site
+                report.skip(where, f"block of {name} not extracted ({type(exc).__name__}: {exc})")
+                continue
+            if block is None:
+                report.skip(where, f"anchor of {name} not found in the page")
+                continue
+            records.append(_record(name, role, block, modules, library, version, where))
+    report.records = unique_ids(records)
+    return report
+
+
+def _page(data: bytes | FetchError) -> Page | str:
+    """The parsed page, or the reason it cannot be had."""
+    if isinstance(data, FetchError):
+        return f"page not fetched: {data}"
+    try:
+        return parse_page(data.decode("utf-8", errors="replace"))
+    except Exception as exc:  # html.parser on hostile input; fails one page only
+        return f"page not parsed: {type(exc).__name__}: {exc}"
+
+
+def _record(
+    name: str,
+    role: str,
+    block: Block,
+    modules: set[str],
+    library: str,
+    version: str,
+    where: str,
+) -> ApiRecord:
+    kind = KINDS.get(role, "api")
+    short = _short_name(name, kind, modules)
+    signature = _signature(name.rsplit(".", 1)[-1], block) if kind != "module" else ""
+    return ApiRecord(
+        id=name,
+        library=library,
+        version=version,
+        name=short,
+        qualified_name=name,
+        kind=kind,
+        signature=signature,
+        summary=first_sentence(block.prose),
+        doc=block.body,
+        examples=block.examples,
+        source=where,
+    )
+
+
+def _signature(last: str, block: Block) -> str:
+    """``(params) -> ret`` after the name in the ``<dt>``, or else in a first code block that
+    shows the signature (mkdocstrings)."""
+    call = re.search(re.escape(last) + r"\s*(\(.*)$", block.head, re.S)
+    if call is None and block.code:
+        first = " ".join(block.code[0].split())
+        pattern = r"^(?:(?:async\s+)?def\s+|class\s+)?(?:[\w.]*\.)?" + re.escape(last)
+        call = re.match(pattern + r"\s*(\(.*\).*?):?$", first)
+    return call.group(1).strip() if call else ""
+
+
+def _short_name(name: str, kind: str, modules: set[str]) -> str:
+    """The name inside its module (``Shuffler.set_seed``); a module keeps its dotted path."""
+    if kind == "module":
+        return name
+    owners = [m for m in modules if name.startswith(m + ".")]
+    if owners:
+        return name[len(max(owners, key=len)) + 1 :]
+    return name.rsplit(".", 1)[-1]
