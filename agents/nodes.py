@@ -86,7 +86,7 @@ def decompose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     demos = [Demonstration.from_dict(d) for d in state.get("examples", [])]
     prompt = prompts.decompose_prompt(requirement, demos)
     try:
-        text = lm.complete(prompt, stop=["\n\n", "Requirement:"], max_tokens=64)
+        text = lm.complete(prompt, stop=["\n\n", "Requirement:"], max_tokens=48)
     except ApipilotError as exc:
         return {"subtasks": fallback, **_fallback_marks("decompose", f"LM failed: {exc}")}
     echoed = [s for d in demos for s in d.subtasks] + [d.requirement for d in demos]

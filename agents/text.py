@@ -123,7 +123,8 @@ def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) ->
     """The items if they are a usable decomposition, else ``None``.
 
     Usable: 1 to MAX_SUBTASKS items of 2 to 30 words, no duplicates, not copied from the
-    few-shot examples (a small LM often repeats them), and each sharing at least one content
+    few-shot examples (a small LM often repeats them) nor the whole requirement restated as one
+    of several steps, and each sharing at least one content
     word with the requirement or being short enough to be a plain operation.
     """
     cleaned = [re.sub(r"\s+", " ", item).strip(" .") for item in items]
@@ -131,6 +132,8 @@ def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) ->
     if not 1 <= len(cleaned) <= MAX_SUBTASKS:
         return None
     echoed_set = {e.strip(" .").lower() for e in echoed}
+    if len(cleaned) > 1:  # restating the whole requirement as one step is no decomposition
+        echoed_set.add(requirement.strip(" .").lower())
     requirement_words = set(tokenize(requirement))
     seen: set[str] = set()
     for item in cleaned:

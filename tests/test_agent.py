@@ -247,6 +247,8 @@ def test_text_helpers() -> None:
     assert valid_subtasks(["shuffle rows"], "shuffle rows please", echoed=[]) == ["shuffle rows"]
     assert valid_subtasks(["fly to mars"], "shuffle rows", echoed=[]) is None
     assert valid_subtasks(["x"] * 7, "x", echoed=[]) is None
+    restated = ["Zip two pipes and map f", "Map a function over pairs"]
+    assert valid_subtasks(restated, "Zip two pipes and map f.", echoed=[]) is None
     assert strip_surface('Read "a.csv" from data/in.csv 32 times') == "Read from file times"
 
 
