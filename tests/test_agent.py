@@ -258,3 +258,13 @@ def test_code_check_cases(demo_store) -> None:
     assert ok.parses and ok.known == ["d.shuffle"] and ok.unknown == ["d.warp"]
     bad = check_code("def (", index, "demo")
     assert not bad.parses and "line 1" in bad.error
+
+
+def test_deployment_graph_runs_with_a_json_context(demo_store, monkeypatch) -> None:
+    from agents.deployment import DeploymentContext, graph
+
+    monkeypatch.setenv("APIPILOT_HOME", str(demo_store.home))
+    out = graph.invoke(
+        {"requirement": REQUIREMENT}, context=DeploymentContext(library="demo", llm="none", k=3)
+    )
+    assert out["answer"]["library"] == "demo" and len(out["answer"]["apis"]) == 3

@@ -372,5 +372,8 @@ def main() -> None:
 
 
 # Sub-commands defined in their own modules register here.
+from ui.cli_mcp import register as register_mcp  # noqa: E402
+
+register_mcp(app)
 
 

@@ -1,0 +1,467 @@
+"""apipilot as an MCP server: recommend, search and look up a library's APIs from an IDE agent.
+
+Tools (read-only unless noted): ``recommend_apis``, ``search_docs``, ``get_api``,
+``list_libraries``, the Context7-compatible ``resolve-library-id`` and ``query-docs`` (library
+ids ``/name`` or ``/name/version``), and ``build_index`` (writes; only with ``allow_write``).
+
+Each result has a text answer cut to a token budget (``max_tokens``, default 2000, estimated as
+characters / 4; see ``ui.mcp_budget``) and structured content holding the same items. Every
+answer names the ``library@version`` that produced it. Expected failures (unknown library or
+API, bad arguments) come back as tool errors whose message says what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+import apipilot._api as api
+from indexes.errors import IndexNotFound
+from indexes.store import apipilot_version
+from retrieval.errors import ApipilotError
+from ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, cut, fit
+from ui.mcp_models import (
+    ApiResult,
+    BuildResult,
+    LibrariesResult,
+    QueryDocsResult,
+    RecommendResult,
+    ResolveResult,
+    SearchResult,
+)
+
+logger = logging.getLogger(__name__)
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+DOC_EXCERPT_CHARS = 800
+INSTRUCTIONS = (
+    "apipilot recommends the APIs of a Python library for a task. Call list_libraries (or "
+    "resolve-library-id) to see which libraries and versions are indexed; recommend_apis for a "
+    "multi-step requirement; search_docs or query-docs to find APIs by what they do; get_api "
+    "for one API's full documentation. Every answer names the library@version it came from."
+)
+
+Library = Annotated[str, Field(description="Library name, e.g. 'torchdata' (see list_libraries).")]
+Version = Annotated[
+    str | None, Field(description="Library version, e.g. '0.7.1'; default: the newest indexed.")
+]
+MaxTokens = Annotated[
+    int | None,
+    Field(
+        description=f"Token budget of the text answer (estimated as characters / 4; default "
+        f"{DEFAULT_MAX_TOKENS}, 200 to 50000). Answers say when they were truncated."
+    ),
+]
+Query = Annotated[str, Field(description="What you want to do, in words.", min_length=1)]
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the server was started: index directory, LM spec, and whether writes are allowed."""
+
+    home: Path | None = None
+    llm: str | None = None  # None: $APIPILOT_LLM or the embedded model; "none": no LM
+    allow_write: bool = False
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Turn apipilot errors into MCP tool errors with an actionable message; never crash."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except IndexNotFound as exc:
+        raise ToolError(f"{exc} (list_libraries shows every library and version)") from None
+    except ApipilotError as exc:
+        raise ToolError(str(exc)) from None
+    except Exception as exc:
+        logger.exception("tool failed")
+        raise ToolError(
+            f"internal error ({type(exc).__name__}: {exc}); see the server log"
+        ) from None
+
+
+def answer(text: str, schema: type[BaseModel], data: dict[str, Any]) -> CallToolResult:
+    """A result with ``text`` for the model and ``data`` (checked against ``schema``)."""
+    structured = schema.model_validate(data).model_dump(mode="json")
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured
+    )
+
+
+def runs_local_lm(llm: str | None) -> bool:
+    """Whether ``llm`` (or ``$APIPILOT_LLM`` when None) names a model loaded in this process."""
+    from agents.lm.spec import ENV_VAR
+    from agents.recommend import NO_LM
+
+    spec = (llm if llm is not None else os.environ.get(ENV_VAR, "")).strip()
+    return spec != NO_LM and not spec.startswith("openai:")
+
+
+def parse_library_id(library_id: str) -> tuple[str, str | None]:
+    """``/name`` or ``/name/version`` (also ``name`` and ``name@version``) to (name, version)."""
+    text = library_id.strip()
+    if "@" in text and not text.startswith("/"):
+        name, _, version = text.partition("@")
+        return name, version or None
+    parts = [p for p in text.split("/") if p]
+    if len(parts) == 1:
+        return parts[0], None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise ToolError(
+        f"bad library id {library_id!r}: use /name or /name/version, e.g. /torchdata/0.7.1 "
+        "(resolve-library-id lists the ids)"
+    )
+
+
+def _hit_block(hit: dict[str, Any], with_doc: bool = False) -> str:
+    name = hit["qualified_name"] or hit["name"]
+    signature = hit["signature"]
+    head = f"{hit['rank']}. {hit['name']}{signature if signature.startswith('(') else ''}"
+    kind = f" [{hit['kind']}]" if hit.get("kind") else ""
+    lines = [f"{head} — {name}{kind}"]
+    if signature and not signature.startswith("("):
+        lines.append(f"   signature: {signature}")
+    text = (hit.get("doc") if with_doc else None) or hit["summary"]
+    if text:
+        lines.append("   " + text.replace("\n", "\n   "))
+    if hit["source"]:
+        lines.append(f"   source: {hit['source']}")
+    return "\n".join(lines)
+
+
+def _library_block(library: dict[str, Any]) -> str:
+    lines = [f"- {library['library']} — id {library['id']} (newest {library['latest']})"]
+    for v in library["versions"]:
+        if v.get("problem"):
+            lines.append(f"  - {v['version']} ({v['id']}): unusable: {v['problem']}")
+        else:
+            lines.append(
+                f"  - {v['version']} ({v['id']}): {v['records']} APIs, embedder {v['embedder']}, "
+                f"built {v['built_at']}, source {v['source'] or '-'}"
+            )
+    return "\n".join(lines)
+
+
+def _with_ids(library: dict[str, Any]) -> dict[str, Any]:
+    name = library["library"]
+    versions = [v | {"id": f"/{name}/{v['version']}"} for v in library["versions"]]
+    return library | {"id": f"/{name}", "versions": versions}
+
+
+class ApipilotTools:
+    """The tool bodies; the MCP SDK runs these synchronous methods on worker threads."""
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self._lm_lock = threading.Lock()
+
+    # ---- read-only tools -------------------------------------------------------------------
+
+    def recommend_apis(
+        self,
+        requirement: Annotated[
+            str,
+            Field(
+                description="What you want to build, in words (may need several APIs).",
+                min_length=1,
+                max_length=2000,
+            ),
+        ],
+        library: Library,
+        version: Version = None,
+        k: Annotated[int, Field(description="APIs in the answer.", ge=1, le=100)] = 10,
+        max_tokens: MaxTokens = None,
+    ) -> Annotated[CallToolResult, RecommendResult]:
+        """Recommend the APIs of a library for a requirement: the agent splits it into subtasks,
+        retrieves candidates for each and reranks them. Answers with the subtasks, the APIs
+        (signature, summary, source) and the library@version that answered."""
+        with tool_errors():
+            result = self._recommend(requirement, library, version, k)
+            budget = clamp_budget(max_tokens)
+            subtasks = "\n".join(
+                f"{i}. {s['text']} → {', '.join(s['apis']) or '(no API)'}"
+                for i, s in enumerate(result["subtasks"], start=1)
+            )
+            api_blocks = [
+                _hit_block(a | {"rank": rank}) for rank, a in enumerate(result["apis"], start=1)
+            ]
+            if api_blocks:
+                api_blocks[0] = "Recommended APIs, best first:\n" + api_blocks[0]
+            blocks = [f"Subtasks:\n{subtasks or '(none)'}", *api_blocks]
+            if result["code"]:
+                blocks.append(f"Code:\n```python\n{result['code']}\n```")
+            paths = ", ".join(f"{step}: {path}" for step, path in result["paths"].items())
+            header = (
+                f"{result['library']}@{result['version']} — APIs for: {result['requirement']}"
+                + (f"\n(agent steps: {paths})" if paths else "")
+            )
+            fitted = fit(header, blocks, budget, unit="blocks")
+            shown_apis = max(0, min(len(result["apis"]), fitted.shown - 1))
+            code_shown = (
+                bool(result["code"]) and fitted.shown == len(blocks) and not fitted.truncated
+            )
+            data = result | {
+                "apis": result["apis"][:shown_apis],
+                "total": len(result["apis"]),
+                "code": result["code"] if code_shown else "",
+                "truncated": fitted.truncated,
+                "tokens": fitted.tokens,
+            }
+            return answer(fitted.text, RecommendResult, data)
+
+    def _recommend(
+        self, requirement: str, library: str, version: str | None, k: int
+    ) -> dict[str, Any]:
+        llm = self.options.llm
+        # A model in this process generates for one request at a time; without one, or with a
+        # remote server, requests run in parallel.
+        with self._lm_lock if runs_local_lm(llm) else nullcontext():
+            return api.recommend(
+                requirement, library, version, k=k, llm=llm, home=self.options.home
+            )
+
+    def search_docs(
+        self,
+        library: Library,
+        query: Query,
+        version: Version = None,
+        limit: Annotated[int, Field(description="Most APIs to return.", ge=1, le=100)] = 10,
+        max_tokens: MaxTokens = None,
+    ) -> Annotated[CallToolResult, SearchResult]:
+        """Find the APIs of a library that match a query (dense + BM25 retrieval, no LM):
+        name, signature, summary and source of each, best first."""
+        with tool_errors():
+            found = api.search(library, query, version=version, k=limit, home=self.options.home)
+            header = (
+                f"{found['library']}@{found['version']} — {len(found['results'])} APIs for "
+                f"{query!r}"
+            )
+            fitted = fit(
+                header, [_hit_block(h) for h in found["results"]], clamp_budget(max_tokens)
+            )
+            data = found | {
+                "results": found["results"][: fitted.shown],
+                "total": len(found["results"]),
+                "truncated": fitted.truncated,
+                "tokens": fitted.tokens,
+            }
+            return answer(fitted.text, SearchResult, data)
+
+    def get_api(
+        self,
+        library: Library,
+        name: Annotated[
+            str,
+            Field(
+                description="The API's name, qualified name, alias or id (case-insensitive).",
+                min_length=1,
+            ),
+        ],
+        version: Version = None,
+        max_tokens: MaxTokens = None,
+    ) -> Annotated[CallToolResult, ApiResult]:
+        """One API's full record: signature, aliases, documentation, examples and source."""
+        with tool_errors():
+            found = api.get_api(library, name, version=version, home=self.options.home)
+            record = found["api"]
+            lines = [
+                f"{found['library']}@{found['version']} — "
+                f"{record['qualified_name'] or record['name']} ({record['kind']})"
+            ]
+            if record["signature"]:
+                lines.append(f"signature: {record['signature']}")
+            if record["aliases"]:
+                lines.append(f"aliases: {', '.join(record['aliases'])}")
+            if record["source"]:
+                lines.append(f"source: {record['source']}")
+            if found["also"]:
+                lines.append(f"also named {name!r}: {', '.join(found['also'])}")
+            doc = record["doc"] or record["summary"] or "(no documentation)"
+            examples = [f"Example:\n```python\n{e}\n```" for e in record["examples"]]
+            fitted = fit("\n".join(lines), [doc, *examples], clamp_budget(max_tokens), unit="parts")
+            detail = record | {
+                "doc": fitted.kept[0] if record["doc"] else "",
+                "examples": record["examples"][: max(0, fitted.shown - 1)],
+            }
+            data = found | {"api": detail, "truncated": fitted.truncated, "tokens": fitted.tokens}
+            return answer(fitted.text, ApiResult, data)
+
+    def list_libraries(
+        self, max_tokens: MaxTokens = None
+    ) -> Annotated[CallToolResult, LibrariesResult]:
+        """Every indexed library with its versions, API counts and build information
+        (embedder, build date, documentation source), and its Context7-style ids."""
+        with tool_errors():
+            libraries = [_with_ids(lib) for lib in api.list_libraries(self.options.home)]
+            header = (
+                f"{len(libraries)} indexed libraries"
+                if libraries
+                else "no indexes yet: run `apipilot index defaults` or `apipilot index build`"
+            )
+            blocks = [_library_block(lib) for lib in libraries]
+            fitted = fit(header, blocks, clamp_budget(max_tokens), unit="libraries")
+            data = {
+                "libraries": libraries[: fitted.shown],
+                "total": len(libraries),
+                "truncated": fitted.truncated,
+                "tokens": fitted.tokens,
+            }
+            return answer(fitted.text, LibrariesResult, data)
+
+    def resolve_library_id(
+        self,
+        libraryName: Annotated[str, Field(description="Library name to look up.", min_length=1)],
+        query: Annotated[
+            str | None, Field(description="The task, for context (accepted, not needed).")
+        ] = None,
+        max_tokens: MaxTokens = None,
+    ) -> Annotated[CallToolResult, ResolveResult]:
+        """Context7-compatible: turn a library name into apipilot library ids (/name for the
+        newest version, /name/version for one version) to pass to query-docs."""
+        with tool_errors():
+            libraries = [_with_ids(lib) for lib in api.list_libraries(self.options.home)]
+            matches = _match_libraries(libraryName, libraries)
+            if not matches:
+                known = ", ".join(lib["library"] for lib in libraries) or "none yet"
+                raise ToolError(f"no indexed library matches {libraryName!r}; known: {known}")
+            header = f"Libraries matching {libraryName!r} (pass an id to query-docs):"
+            blocks = [_library_block(lib) for lib in matches]
+            fitted = fit(header, blocks, clamp_budget(max_tokens), unit="libraries")
+            data = {
+                "library_name": libraryName,
+                "libraries": matches[: fitted.shown],
+                "total": len(matches),
+                "truncated": fitted.truncated,
+                "tokens": fitted.tokens,
+            }
+            return answer(fitted.text, ResolveResult, data)
+
+    def query_docs(
+        self,
+        libraryId: Annotated[
+            str,
+            Field(description="Library id from resolve-library-id: /name or /name/version."),
+        ],
+        query: Query,
+        limit: Annotated[int, Field(description="Most APIs to return.", ge=1, le=50)] = 8,
+        max_tokens: MaxTokens = None,
+    ) -> Annotated[CallToolResult, QueryDocsResult]:
+        """Context7-compatible: documentation of the APIs of a library that match a query,
+        with doc excerpts."""
+        with tool_errors():
+            library, version = parse_library_id(libraryId)
+            found = api.search(library, query, version=version, k=limit, home=self.options.home)
+            index = api.open_index(found["library"], found["version"], self.options.home)
+            hits = []
+            for hit in found["results"]:
+                record = index.get(hit["id"])
+                doc = record.doc if record is not None else ""
+                hits.append(hit | {"doc": cut(doc, DOC_EXCERPT_CHARS) if doc else None})
+            header = (
+                f"{found['library']}@{found['version']} documentation for {query!r} "
+                f"({len(hits)} APIs)"
+            )
+            blocks = [_hit_block(h, with_doc=True) for h in hits]
+            fitted = fit(header, blocks, clamp_budget(max_tokens))
+            data = found | {
+                "results": hits[: fitted.shown],
+                "library_id": f"/{found['library']}/{found['version']}",
+                "total": len(hits),
+                "truncated": fitted.truncated,
+                "tokens": fitted.tokens,
+            }
+            return answer(fitted.text, QueryDocsResult, data)
+
+    # ---- write tool (only with --allow-write) ---------------------------------------------
+
+    def build_index(
+        self,
+        source: Annotated[
+            str,
+            Field(
+                description="A JSONL file of API docs on the server's disk, or "
+                "corpus:NAME@VERSION (shipped).",
+                min_length=1,
+            ),
+        ],
+        library: Annotated[str | None, Field(description="Library name.")] = None,
+        version: Annotated[str | None, Field(description="Library version.")] = None,
+        embedder: Annotated[
+            str, Field(description="'minilm' (shipped), 'hashing[:DIM]' or a model directory.")
+        ] = "minilm",
+    ) -> Annotated[CallToolResult, BuildResult]:
+        """Build (or rebuild) the index of library@version from documentation on the server's
+        disk. Replaces that version's index; unchanged APIs keep their vectors."""
+        with tool_errors():
+            built = api.build_index(
+                source, library, version, embedder=embedder, home=self.options.home
+            )
+            return answer(built["summary"], BuildResult, built)
+
+
+def _match_libraries(name: str, libraries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Libraries whose name equals, starts with, contains or closely resembles ``name``."""
+    wanted = name.strip().lower().lstrip("/").split("/")[0]
+    ranked: list[tuple[int, str, dict[str, Any]]] = []
+    for lib in libraries:
+        have = lib["library"].lower()
+        if have == wanted:
+            rank = 0
+        elif have.startswith(wanted) or wanted.startswith(have):
+            rank = 1
+        elif wanted in have or have in wanted:
+            rank = 2
+        elif difflib.SequenceMatcher(None, wanted, have).ratio() >= 0.6:
+            rank = 3
+        else:
+            continue
+        ranked.append((rank, have, lib))
+    return [lib for _, _, lib in sorted(ranked, key=lambda t: (t[0], t[1]))]
+
+
+def create_server(options: ServerOptions | None = None) -> MCPServer:
+    """An MCP server with apipilot's tools; ``build_index`` only when writes are allowed."""
+    options = options or ServerOptions()
+    tools = ApipilotTools(options)
+    server: MCPServer = MCPServer(
+        "apipilot", version=apipilot_version(), instructions=INSTRUCTIONS, log_level="WARNING"
+    )
+    read_only: list[tuple[str, str, Callable[..., Any]]] = [
+        ("recommend_apis", "Recommend APIs for a requirement", tools.recommend_apis),
+        ("search_docs", "Search a library's APIs", tools.search_docs),
+        ("get_api", "One API's documentation", tools.get_api),
+        ("list_libraries", "Indexed libraries and versions", tools.list_libraries),
+        ("resolve-library-id", "Resolve a library id", tools.resolve_library_id),
+        ("query-docs", "Query a library's documentation", tools.query_docs),
+    ]
+    for name, title, fn in read_only:
+        server.add_tool(fn, name=name, title=title, annotations=READ_ONLY, structured_output=True)
+    if options.allow_write:
+        server.add_tool(
+            tools.build_index,
+            name="build_index",
+            title="Build an index",
+            annotations=WRITES,
+            structured_output=True,
+        )
+    return server
