@@ -375,5 +375,3 @@ def main() -> None:
 from ui.cli_mcp import register as register_mcp  # noqa: E402
 
 register_mcp(app)
-
-
