@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean browser-deps
 
 install: $(STAMP)
 
@@ -39,7 +39,14 @@ typecheck: install
 pytest: install
 	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q
 
-test: lint typecheck pytest
+# Chromium for the browser tests (tests/test_web_e2e.py); playwright comes with the dev extra.
+# Never `playwright install`: it downloads a browser. Installs only when /usr/bin/chromium is missing.
+browser-deps:
+	@test -x /usr/bin/chromium || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
+
+test: browser-deps lint typecheck pytest
 
 bench: install
 	OMP_NUM_THREADS=1 $(PY) -m benchmarks.retrieval

@@ -176,6 +176,9 @@ def code(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if not result.parses or not text.strip():
         note = f"generated code does not parse ({result.error or 'empty'})"
         return {"code": skeleton, "unknown_apis": [], **_fallback_marks("code", note)}
+    if not result.known and not result.unknown:
+        note = f"generated code calls nothing of {library}"
+        return {"code": skeleton, "unknown_apis": [], **_fallback_marks("code", note)}
     return {"code": text.strip(), "unknown_apis": result.unknown, "paths": {"code": "lm"}}
 
 

@@ -205,8 +205,9 @@ def test_code_is_checked_against_the_index(demo_store) -> None:
     assert "teleport" not in [a["name"] for a in result["apis"]]
 
 
-def test_unparsable_code_falls_back_to_skeleton(demo_store) -> None:
-    lm = ScriptedLM(in_order=[SKILLS_REPLY, DECOMPOSE_REPLY, "def (:\n  ???"])
+@pytest.mark.parametrize("code", ["def (:\n  ???", "import os\nimport os.path\nx = 1\n"])
+def test_unusable_code_falls_back_to_skeleton(demo_store, code: str) -> None:
+    lm = ScriptedLM(in_order=[SKILLS_REPLY, DECOMPOSE_REPLY, code])
     result = run(demo_store, lm, write_code=True)
     assert result["paths"]["code"] == "fallback"
     assert "demo.parse_csv(" in result["code"]

@@ -1,0 +1,310 @@
+"""The chat: run the agent for a requirement and render its answer as it streams.
+
+Plain functions of a store and settings, so tests drive them without a browser.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from indexes.api_index import ApiIndex
+from indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
+from indexes.store import IndexStore
+from retrieval.errors import ApipilotError, ConfigError
+from ui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CANDIDATES_SHOWN = 5
+SIGNATURE_CHARS = 90
+SUMMARY_CHARS = 200
+EXAMPLE_CHARS = 120
+STEP_TITLES = {
+    "skills": "Skills",
+    "examples": "Examples",
+    "decompose": "Subtasks",
+    "retrieve": "Candidates",
+    "rerank": "Rerank",
+    "answer": "Answer",
+    "code": "Code",
+}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The request a follow-up refines: same library and version, requirement extended."""
+
+    requirement: str = ""
+    library: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """What the page shows after one step of a request."""
+
+    reply: str
+    code: str = ""
+    names: str = ""
+    error: str = ""
+    done: bool = False
+
+
+@dataclass
+class Transcript:
+    """The steps seen so far of one request, rendered as Markdown."""
+
+    requirement: str
+    ref: str
+    refined: bool = False
+    names: Callable[[str], str] = field(default=lambda rid: rid)
+    skills: str = ""
+    examples: list[dict[str, Any]] | None = None
+    subtasks: list[str] = field(default_factory=list)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+
+    def add(self, step: str, update: dict[str, Any]) -> None:
+        if step == "result":
+            self.result = update
+            return
+        self.paths.update(update.get("paths", {}))
+        self.timings.update(update.get("timings", {}))
+        if "skills" in update:
+            self.skills = str(update["skills"])
+        if "examples" in update:
+            self.examples = list(update["examples"])
+        if "subtasks" in update:
+            self.subtasks = [str(s) for s in update["subtasks"]]
+        for key, found in update.get("candidates", {}).items():
+            self.candidates[key] = [self.names(c["id"]) for c in found[:CANDIDATES_SHOWN]]
+
+    def markdown(self) -> str:
+        verb = "Refining" if self.refined else "Requirement"
+        parts = [f"**{verb}** (`{self.ref}`): {_inline(self.requirement)}"]
+        if self.skills:
+            parts.append(f"**Skills** {self._path('skills')}: {_inline(self.skills)}")
+        if self.examples is not None:
+            parts.append(self._examples())
+        if self.subtasks:
+            lines = [f"{i}. {_inline(s)}" for i, s in enumerate(self.subtasks, start=1)]
+            parts.append(f"**Subtasks** {self._path('decompose')}:\n\n" + "\n".join(lines))
+        if self.candidates:
+            parts.append(self._candidates())
+        if self.result is None:
+            parts.append("_working…_")
+        else:
+            parts.extend(render_answer(self.result))
+        return "\n\n".join(parts)
+
+    def _path(self, step: str) -> str:
+        path = self.paths.get(step)
+        return f"_({path})_" if path else ""
+
+    def _examples(self) -> str:
+        if not self.examples:
+            return "**Examples chosen**: none (no example bank for this library)"
+        lines = []
+        for demo in self.examples:
+            apis = ", ".join(f"`{a}`" for a in demo.get("apis", []))
+            text = _clip(_inline(demo["requirement"]), EXAMPLE_CHARS)
+            lines.append(f"- {text}" + (f" → {apis}" if apis else ""))
+        return "**Examples chosen** (nearest by skills):\n\n" + "\n".join(lines)
+
+    def _candidates(self) -> str:
+        lines = []
+        for i, subtask in enumerate(self.subtasks):
+            if str(i) in self.candidates:
+                names = ", ".join(f"`{n}`" for n in self.candidates[str(i)])
+                lines.append(f"- **{i + 1}** {_inline(subtask)} → {names}")
+        if "requirement" in self.candidates:
+            names = ", ".join(f"`{n}`" for n in self.candidates["requirement"])
+            lines.append(f"- whole requirement → {names}")
+        return "**Candidates per subtask**:\n\n" + "\n".join(lines)
+
+
+def render_answer(result: dict[str, Any]) -> list[str]:
+    """The final APIs, code, unknown APIs and timings of an answer, as Markdown blocks."""
+    parts = []
+    if result["apis"]:
+        items = [render_api(rank, api) for rank, api in enumerate(result["apis"], start=1)]
+        parts.append(f"**Recommended APIs** {_path_note(result, 'rerank')}:\n\n" + "\n".join(items))
+    else:
+        parts.append("**No APIs found** for this requirement.")
+    if result["code"]:
+        parts.append(f"**Code** {_path_note(result, 'code')}:\n\n```python\n{result['code']}\n```")
+    if result["unknown_apis"]:
+        flagged = ", ".join(f"`{n}`" for n in result["unknown_apis"])
+        parts.append(f"⚠️ **Not in the index** (check before use): {flagged}")
+    parts.append(render_timings(result))
+    if result["notes"]:
+        parts.append("**Fell back because**:\n\n" + "\n".join(f"- {n}" for n in result["notes"]))
+    return parts
+
+
+def render_api(rank: int, api: dict[str, Any]) -> str:
+    """One API as a list item: name, signature, score, then summary and source."""
+    name = api["qualified_name"] or api["name"]
+    signature = _code(api["signature"])
+    if signature and not signature.startswith("("):
+        signature = f"({signature})"
+    signature = f" `{_clip(signature, SIGNATURE_CHARS)}`" if signature else ""
+    head = f"{rank}. **`{_code(name)}`**{signature} — score {api['score']:.3f}"
+    summary = _clip(_inline(api["summary"]), SUMMARY_CHARS)
+    source = f" <small>({_inline(api['source'])})</small>" if api["source"] else ""
+    return f"{head}  \n   {summary}{source}"
+
+
+def render_timings(result: dict[str, Any]) -> str:
+    timings: dict[str, float] = result["timings"]
+    paths: dict[str, str] = result["paths"]
+    steps = []
+    for step in STEP_TITLES:
+        if step in timings:
+            path = paths.get(step)
+            steps.append(f"{step} {timings[step]:.2f} s" + (f" ({path})" if path else ""))
+    lm = lm_label(result["models"]["lm"])
+    total = timings.get("total", 0.0)
+    return (
+        f"<small>Timings: {' · '.join(steps)} · **total {total:.2f} s** — "
+        f"embedder {result['models']['embedder']}, LM {lm}</small>"
+    )
+
+
+def lm_label(info: Any) -> str:
+    """``model (backend)`` from an LM's ``info()`` dict; "no LM" when there is none."""
+    if not info:
+        return "no LM"
+    if isinstance(info, dict):
+        model = info.get("model") or "unknown model"
+        return f"{model} ({info['backend']})" if info.get("backend") else str(model)
+    return str(info)
+
+
+def _path_note(result: dict[str, Any], step: str) -> str:
+    path = result["paths"].get(step)
+    return f"_({path})_" if path else ""
+
+
+def _inline(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _code(text: str) -> str:
+    return _inline(text).replace("`", "'")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def api_names(result: dict[str, Any]) -> str:
+    """One qualified API name a line (for the copy button)."""
+    return "\n".join(api["qualified_name"] or api["name"] for api in result["apis"])
+
+
+def next_requirement(message: str, conversation: Conversation, library: str, version: str) -> str:
+    """The requirement to run: a follow-up on the same library@version extends the last one."""
+    text = " ".join(message.split())
+    same = (conversation.library, conversation.version) == (library, version)
+    if conversation.requirement and same and text:
+        return f"{conversation.requirement.rstrip(' .;')}; {text}"
+    return text
+
+
+def chat_stream(
+    store: IndexStore,
+    settings: Settings,
+    message: str,
+    library: str | None,
+    version: str | None,
+    conversation: Conversation,
+) -> Iterator[tuple[ChatView, Conversation]]:
+    """Run one request; yield the page's view after each step, errors as a view with ``error``.
+
+    The conversation changes only when the request succeeds, so a failed follow-up can be
+    retried on the same base.
+    """
+    from agents.recommend import NO_LM, check_requirement, stream_recommend
+
+    try:
+        if not library:
+            raise ConfigError("choose a library first (build one in the Indexes tab)")
+        requirement = check_requirement(
+            next_requirement(message, conversation, library, version or "")
+        )
+        index = store.open(library, version or None)
+        transcript = Transcript(
+            requirement,
+            index.meta.ref,
+            refined=requirement != " ".join(message.split()),
+            names=_namer(index),
+        )
+        yield ChatView(transcript.markdown()), conversation
+        steps = stream_recommend(
+            requirement,
+            library,
+            index.meta.version,
+            k=settings.k,
+            write_code=settings.write_code,
+            rerank=settings.rerank,
+            llm=NO_LM if settings.llm == NO_LM else settings.llm,
+            store=store,
+        )
+        for step, update in steps:
+            transcript.add(step, update)
+            if step != "result":
+                yield ChatView(transcript.markdown()), conversation
+        result = transcript.result or {}
+    except ApipilotError as exc:
+        yield _error(str(exc)), conversation
+        return
+    except Exception as exc:  # the page must survive anything a backend raises
+        log.exception("chat request failed")
+        yield _error(f"internal error ({type(exc).__name__}): {exc}"), conversation
+        return
+    done = replace(conversation, requirement=requirement, library=library, version=version or "")
+    view = ChatView(transcript.markdown(), result["code"], api_names(result), done=True)
+    yield view, done
+
+
+def _error(text: str) -> ChatView:
+    return ChatView(f"⚠️ **Error:** {text}", error=text, done=True)
+
+
+def _namer(index: ApiIndex) -> Callable[[str], str]:
+    def name(record_id: str) -> str:
+        record = index.get(record_id)
+        if record is None:
+            return record_id
+        # the module's last part tells same-named APIs apart (iter.Shuffler, map.Shuffler)
+        parts = (record.qualified_name or record.name).split(".")
+        return ".".join(parts[-2:])
+
+    return name
+
+
+def library_choices(store: IndexStore, preferred: str = DEFAULT_LIBRARY) -> tuple[list[str], str]:
+    """Libraries with an index, and the one to select (``preferred`` when built)."""
+    libraries = store.libraries()
+    if preferred in libraries:
+        return libraries, preferred
+    return libraries, libraries[0] if libraries else ""
+
+
+def version_choices(store: IndexStore, library: str | None) -> tuple[list[str], str]:
+    """Built versions, newest first, and the one to select (torchdata: 0.7.1 when built)."""
+    if not library:
+        return [], ""
+    try:
+        versions = list(reversed(store.versions(library)))
+    except ApipilotError:
+        return [], ""
+    if library == DEFAULT_LIBRARY and DEFAULT_VERSION in versions:
+        return versions, DEFAULT_VERSION
+    return versions, versions[0] if versions else ""
