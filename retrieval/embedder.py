@@ -129,8 +129,9 @@ _CACHE: dict[str, Embedder] = {}
 def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     """An embedder from a spec, created once per process.
 
-    Specs: ``minilm`` (the shipped all-MiniLM-L6-v2), ``hashing`` or ``hashing:DIM``, or a path
-    to a sentence-transformers model directory.
+    Specs: ``minilm`` (the shipped all-MiniLM-L6-v2), ``minilm-ft`` (it with the LoRA adapter
+    in ``models/embedder-minilm-ft``), ``hashing`` or ``hashing:DIM``, or a path to a
+    sentence-transformers model directory or to a LoRA adapter directory.
     """
     spec = spec.strip()
     if spec in _CACHE:
@@ -138,18 +139,27 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     embedder: Embedder
     if spec == "minilm":
         embedder = SentenceTransformerEmbedder(shipped_minilm_path(), "all-MiniLM-L6-v2")
+    elif spec == "minilm-ft":
+        from retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
+
+        embedder = LoraMiniLMEmbedder(default_adapter_dir())
     elif spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         if dim and not dim.isdigit():
             raise ConfigError(f"hashing embedder dimension must be an integer, got {dim!r}")
         embedder = HashingEmbedder(int(dim) if dim else 256)
     elif Path(spec).expanduser().is_dir():
+        from retrieval.finetuned import LoraMiniLMEmbedder, is_adapter_dir
+
         path = Path(spec).expanduser().resolve()
-        embedder = SentenceTransformerEmbedder(path, path.name)
+        if is_adapter_dir(path):
+            embedder = LoraMiniLMEmbedder(path)
+        else:
+            embedder = SentenceTransformerEmbedder(path, path.name)
     else:
         raise ConfigError(
-            f"unknown embedder {spec!r}: use 'minilm', 'hashing[:DIM]' or the path of a "
-            "sentence-transformers model directory"
+            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'hashing[:DIM]' or the path "
+            "of a sentence-transformers model directory or a LoRA adapter directory"
         )
     _CACHE[spec] = embedder
     return embedder

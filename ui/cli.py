@@ -375,3 +375,7 @@ def main() -> None:
 from ui.cli_mcp import register as register_mcp  # noqa: E402
 
 register_mcp(app)
+
+from ui.cli_train import register as register_train  # noqa: E402
+
+register_train(app)
