@@ -9,6 +9,21 @@ from typing import Any
 
 KINDS = ("module", "class", "function", "method", "attribute", "datapipe", "section", "api")
 
+# The record kind of each Python object type of Sphinx (inventory roles, reST directives).
+SPHINX_KINDS = {
+    "module": "module",
+    "class": "class",
+    "exception": "class",
+    "function": "function",
+    "decorator": "function",
+    "method": "method",
+    "classmethod": "method",
+    "staticmethod": "method",
+    "attribute": "attribute",
+    "property": "attribute",
+    "data": "attribute",
+}
+
 
 @dataclass(frozen=True)
 class ApiRecord:

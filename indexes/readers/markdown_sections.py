@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from indexes.record import SPHINX_KINDS
+
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
@@ -34,19 +36,6 @@ _CALL_LINE = re.compile(rf"^({_DOTTED})\s*(\(.*\))\s*;?$")
 MAX_HEADING_CHARS = 300
 FILE_SUFFIXES = frozenset({"md", "markdown", "rst", "txt", "py", "html", "json", "toml", "yaml"})
 MEMBER_ROLES = frozenset({"method", "classmethod", "staticmethod", "attribute", "property"})
-DIRECTIVE_KINDS = {
-    "function": "function",
-    "decorator": "function",
-    "class": "class",
-    "exception": "class",
-    "method": "method",
-    "classmethod": "method",
-    "staticmethod": "method",
-    "attribute": "attribute",
-    "property": "attribute",
-    "data": "attribute",
-    "module": "module",
-}
 
 
 @dataclass
@@ -214,7 +203,7 @@ def api_name(section: Section) -> ApiName | None:
         role, argument = section.directive
         found = _split_call(argument)
         if found:
-            return ApiName(found[0], found[1], DIRECTIVE_KINDS[role])
+            return ApiName(found[0], found[1], SPHINX_KINDS[role])
     from_heading = _heading_name(section.heading)
     from_code = _code_name(section.code[0]) if section.starts_with_code else None
     if from_heading and from_code and from_code.qualified.endswith(from_heading.qualified):

@@ -23,21 +23,7 @@ import sphobjinv as soi
 from indexes.errors import SourceError
 from indexes.readers.fetch import Fetcher, FetchError, HttpFetcher, LocalFetcher, fetch_iter
 from indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
-from indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
-
-KINDS = {
-    "module": "module",
-    "class": "class",
-    "exception": "class",
-    "function": "function",
-    "decorator": "function",
-    "method": "method",
-    "classmethod": "method",
-    "staticmethod": "method",
-    "attribute": "attribute",
-    "property": "attribute",
-    "data": "attribute",
-}
+from indexes.record import SPHINX_KINDS, ApiRecord, ReadReport, first_sentence, unique_ids
 
 
 def read_sphinx(
@@ -155,7 +141,7 @@ def _record(
     version: str,
     where: str,
 ) -> ApiRecord:
-    kind = KINDS.get(role, "api")
+    kind = SPHINX_KINDS.get(role, "api")
     short = _short_name(name, kind, modules)
     signature = _signature(name.rsplit(".", 1)[-1], block) if kind != "module" else ""
     return ApiRecord(
