@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint typecheck pytest bench clean browser-deps
+.PHONY: install run test lint typecheck pytest bench eval clean browser-deps
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ test: browser-deps lint typecheck pytest
 
 bench: install
 	OMP_NUM_THREADS=1 $(PY) -m benchmarks.retrieval
+
+# Every suite and method on CPU (~30-45 min); the LM agent scores the first 10 tasks of each suite.
+eval: install
+	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot index defaults && OMP_NUM_THREADS=1 $(VENV)/bin/apipilot eval --out docs/results
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -20,9 +20,10 @@ from indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
 from indexes.meta import IndexMeta
 from indexes.store import IndexStore, parse_ref
 from retrieval.embedder import DEFAULT_EMBEDDER
-from retrieval.errors import ApipilotError, ConfigError
+from retrieval.errors import ConfigError
 from retrieval.search import MODES
 from retrieval.vector_index import KINDS, VectorIndexParams
+from ui.cli_errors import err, user_errors
 from ui.offline import set_offline_defaults
 
 app = typer.Typer(
@@ -35,7 +36,6 @@ index_app = typer.Typer(help="Build, list and remove API indexes.", no_args_is_h
 app.add_typer(index_app, name="index")
 
 out = Console()
-err = Console(stderr=True)
 
 HomeOption = Annotated[
     Path | None,
@@ -46,19 +46,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def _store(home: Path | None) -> IndexStore:
     return IndexStore(home)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn apipilot errors into one line on stderr and exit status 1."""
-    try:
-        yield
-    except ApipilotError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
 
 
 @contextmanager
@@ -141,7 +128,7 @@ def index_build(
     Library and version default to the package metadata for Python packages and to the
     inventory for Sphinx sites; other sources need --library.
     """
-    with _user_errors():
+    with user_errors():
         params = VectorIndexParams(kind=kind)
         store = _store(home)
         _print_build(
@@ -155,7 +142,7 @@ def index_defaults(
     embedder: Annotated[str, typer.Option(help="Embedder for missing indexes.")] = DEFAULT_EMBEDDER,
 ) -> None:
     """Build every shipped corpus (corpora/apis) that has no index yet."""
-    with _user_errors():
+    with user_errors():
         store = _store(home)
         for corpus in shipped_corpora():
             if corpus.version in store.versions(corpus.library):
@@ -174,7 +161,7 @@ def index_refresh(
 
     The old index stays in use until the new one is complete.
     """
-    with _user_errors():
+    with user_errors():
         library, version = parse_ref(ref)
         store = _store(home)
         meta = IndexMeta.read(store.path(library, store.resolve(library, version)))
@@ -189,7 +176,7 @@ def index_refresh(
 @index_app.command("list")
 def index_list(json_output: JsonOption = False, home: HomeOption = None) -> None:
     """Show every library@version with its record count, source, embedder and build date."""
-    with _user_errors():
+    with user_errors():
         entries = _store(home).entries()
         if json_output:
             rows = [
@@ -221,7 +208,7 @@ def index_remove(
     home: HomeOption = None,
 ) -> None:
     """Remove an index (one version, or every version of a library)."""
-    with _user_errors():
+    with user_errors():
         library, version = parse_ref(ref)
         store = _store(home)
         targets = [f"{library}@{store.resolve(library, version)}"] if version else None
@@ -259,7 +246,7 @@ def search(
     home: HomeOption = None,
 ) -> None:
     """Retrieve the APIs of LIBRARY that best match QUERY (no LM involved)."""
-    with _user_errors():
+    with user_errors():
         if not query.strip():
             raise ConfigError("the query is empty: say what you want to do")
         index = _store(home).open(library, version)
@@ -297,7 +284,7 @@ def ask(
     home: HomeOption = None,
 ) -> None:
     """Decompose REQUIREMENT into subtasks and recommend the APIs of LIBRARY for each."""
-    with _user_errors():
+    with user_errors():
         from agents.recommend import stream_recommend
 
         result: dict[str, Any] = {}
@@ -355,7 +342,7 @@ def run_app(
     home: HomeOption = None,
 ) -> None:
     """Start the web app (Gradio) on HOST:PORT."""
-    with _user_errors():
+    with user_errors():
         from ui.web import build_app
 
         build_app(_store(home), default_library=library).launch(
@@ -375,7 +362,9 @@ def main() -> None:
 from ui.cli_mcp import register as register_mcp  # noqa: E402
 
 register_mcp(app)
+from ui.cli_eval import register as register_eval  # noqa: E402
 
+register_eval(app)
 from ui.cli_train import register as register_train  # noqa: E402
 
 register_train(app)

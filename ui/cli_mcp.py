@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from retrieval.errors import ApipilotError
+from ui.cli_errors import user_errors
 from ui.mcp_server import ServerOptions, create_server
 
 DEFAULT_PORT = 7861
@@ -83,15 +83,10 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Serve apipilot's tools to IDE agents over MCP (stdio, or streamable HTTP with --http)."""
-        try:
+        with user_errors(OSError):  # stderr only: in stdio mode stdout is the protocol
             check_llm(llm)
             options = ServerOptions(home=home, llm=llm, allow_write=allow_write)
             if http:
                 serve_http(options, host, port)
             else:
                 create_server(options).run("stdio")
-        except (ApipilotError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None

@@ -6,11 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from retrieval.errors import ApipilotError
-
-err = Console(stderr=True)
+from ui.cli_errors import err, user_errors
 
 DEFAULT_OUT = Path("models/embedder-minilm-ft")
 
@@ -53,11 +50,8 @@ def embedder(
         raise typer.Exit(2)
     data = DataConfig(libraries=libraries, exclude=tuple(exclude or ()), max_records=max_records)
     config = TrainConfig(epochs=epochs, seed=seed, max_steps=max_steps)
-    try:
+    with user_errors(ValueError):
         run_training(out, data, config, pairs_file=pairs, log=err.print)
-    except (ApipilotError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     err.print(f"adapter written to {out}")
 
 

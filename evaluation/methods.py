@@ -1,0 +1,215 @@
+"""Methods under evaluation, a registry by name: each turns a suite's queries into rankings.
+
+Every method goes through the code the product uses (``ApiIndex.search_batch``, ``recommend``)
+except the two references: ``bm25-plain`` (the published BM25 baseline, reproduced) and
+``apiretriever`` (the released runs of the published fine-tuned retriever). A new method, e.g. a
+fine-tuned embedder or LM, is one class with ``rank`` and one ``register_method`` call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from evaluation.data import EvalTask, load_trec_run
+from evaluation.naming import Identity
+from evaluation.suites import Suite
+from indexes.api_index import ApiIndex
+from indexes.record import ApiRecord
+from indexes.store import IndexStore
+from retrieval.errors import ApipilotError, ConfigError
+
+DEPTH = 50  # candidates a retrieval method returns per query (metrics read at most 10)
+AGENT_K = 10
+
+
+@dataclass
+class Ranking:
+    """One task's answer: ranked record identities, and for the agent its steps."""
+
+    items: list[Identity]
+    timings: dict[str, float] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class Env:
+    store: IndexStore
+
+    def index(self, suite: Suite) -> ApiIndex:
+        return self.store.open(suite.library, suite.version)
+
+
+class Method(Protocol):
+    name: str
+    description: str
+    uses_lm: bool  # runs a generative LM per task (slow: the harness may limit its tasks)
+
+    def supports(self, suite: Suite) -> bool: ...
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]: ...
+
+
+def identity(record: ApiRecord) -> Identity:
+    return (record.name, *record.aliases)
+
+
+class SearchMethod:
+    """One query per task through ``ApiIndex.search_batch`` (bm25, dense or fused)."""
+
+    uses_lm = False
+
+    def __init__(self, mode: str, description: str) -> None:
+        self.name = mode
+        self.mode = mode
+        self.description = description
+
+    def supports(self, suite: Suite) -> bool:
+        return True
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        index = env.index(suite)
+        start = time.perf_counter()
+        results = index.search_batch([t.query for t in tasks], DEPTH, self.mode)
+        per_query = (time.perf_counter() - start) / max(1, len(tasks))
+        return [
+            Ranking([identity(h.record) for h in hits], {"search (batch mean)": per_query})
+            for hits in results
+        ]
+
+
+class PlainBM25:
+    """The published BM25 baseline: bm25s over the pool ``text`` with English stop words.
+
+    ``text`` is ``name(signature): summary``, kept verbatim in the pool records' ``doc``.
+    Unlike the product's BM25 it does not split identifiers (``read_csv`` stays one token).
+    """
+
+    name = "bm25-plain"
+    description = "bm25s over the raw pool text, English stop words (the published baseline)"
+    uses_lm = False
+
+    def __init__(self) -> None:
+        self._models: dict[str, tuple[Any, list[ApiRecord]]] = {}
+
+    def supports(self, suite: Suite) -> bool:
+        return True
+
+    def _model(self, index: ApiIndex) -> tuple[Any, list[ApiRecord]]:
+        import bm25s
+
+        key = index.meta.ref
+        if key not in self._models:
+            records = index.records
+            texts = [r.doc or r.search_text() for r in records]
+            model = bm25s.BM25()
+            model.index(
+                bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False
+            )
+            self._models[key] = (model, records)
+        return self._models[key]
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        import bm25s
+
+        model, records = self._model(env.index(suite))
+        start = time.perf_counter()
+        tokens = bm25s.tokenize([t.query for t in tasks], stopwords="en", show_progress=False)
+        docs, _ = model.retrieve(tokens, k=min(DEPTH, len(records)), show_progress=False)
+        per_query = (time.perf_counter() - start) / max(1, len(tasks))
+        return [
+            Ranking([identity(records[int(d)]) for d in row], {"search (batch mean)": per_query})
+            for row in docs
+        ]
+
+
+class ApiRetrieverRun:
+    """The released TREC runs of APIRetriever (fine-grained suites only): an external baseline."""
+
+    name = "apiretriever"
+    description = "APIRetriever's released ranking (fine-tuned dense retriever; external)"
+    uses_lm = False
+
+    def supports(self, suite: Suite) -> bool:
+        return suite.kind == "fine"
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        index = env.index(suite)
+        run = load_trec_run(suite.library)
+        out = []
+        for task in tasks:
+            records = [r for doc in run.get(task.query_id, []) if (r := index.get(doc))]
+            out.append(Ranking([identity(r) for r in records]))
+        return out
+
+
+class AgentMethod:
+    """The full agent (``recommend``): decompose, retrieve per subtask, rerank."""
+
+    def __init__(self, name: str, llm: str | None, description: str) -> None:
+        self.name = name
+        self.llm = llm
+        self.description = description
+        self.uses_lm = llm != "none"
+
+    def supports(self, suite: Suite) -> bool:
+        return True
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        from agents.recommend import recommend
+
+        index = env.index(suite)
+        out = []
+        for task in tasks:
+            try:
+                answer = recommend(
+                    task.query,
+                    suite.library,
+                    suite.version,
+                    k=AGENT_K,
+                    llm=self.llm,
+                    store=env.store,
+                )
+            except ApipilotError as exc:
+                out.append(Ranking([], error=str(exc)))
+                continue
+            records = [r for api in answer["apis"] if (r := index.get(api["id"]))]
+            timings = {k: float(v) for k, v in answer["timings"].items()}
+            out.append(Ranking([identity(r) for r in records], timings, dict(answer["paths"])))
+        return out
+
+
+MethodFactory = Callable[[], Method]
+_REGISTRY: dict[str, MethodFactory] = {}
+
+
+def register_method(name: str, factory: MethodFactory) -> None:
+    _REGISTRY[name] = factory
+
+
+def method_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_method(name: str) -> Method:
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown method {name!r}; valid: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]()
+
+
+register_method("bm25-plain", PlainBM25)
+register_method("bm25", lambda: SearchMethod("bm25", "product BM25 (identifiers split)"))
+register_method("dense", lambda: SearchMethod("dense", "product dense (all-MiniLM-L6-v2)"))
+register_method("fused", lambda: SearchMethod("fused", "product BM25 + dense, rank fusion"))
+register_method(
+    "agent-nolm",
+    lambda: AgentMethod("agent-nolm", "none", "agent, deterministic path (no LM)"),
+)
+register_method(
+    "agent",
+    lambda: AgentMethod("agent", None, "agent with the embedded LM (SmolLM2-135M)"),
+)
+register_method("apiretriever", ApiRetrieverRun)

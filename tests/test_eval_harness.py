@@ -1,0 +1,122 @@
+"""The evaluation harness, reports and the ``apipilot eval`` command, with fake methods."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evaluation import methods
+from evaluation.data import EvalTask
+from evaluation.harness import run_eval
+from evaluation.methods import Env, Ranking, get_method, method_names, register_method
+from evaluation.report import RunReport, baseline_gaps, load_report, markdown, write_report
+from evaluation.suites import Suite, coarse_suite, fine_suite
+from indexes.store import IndexStore
+from retrieval.errors import ConfigError
+from ui.cli import app
+
+
+class Oracle:
+    """Ranks the gold names first: every metric but precision is 1."""
+
+    name = "oracle"
+    description = "gold first (test)"
+    uses_lm = True
+
+    def supports(self, suite: Suite) -> bool:
+        return True
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        return [
+            Ranking([*((g,) for g in t.gold), ("noise",)], {"decompose": 0.5, "total": 1.0})
+            for t in tasks
+        ]
+
+
+@pytest.fixture
+def oracle() -> Iterator[None]:
+    register_method("oracle", Oracle)
+    yield
+    methods._REGISTRY.pop("oracle")
+
+
+def test_the_registry_holds_every_method() -> None:
+    assert {"bm25", "bm25-plain", "dense", "fused", "agent", "agent-nolm", "apiretriever"} <= set(
+        method_names()
+    )
+    with pytest.raises(ConfigError):
+        get_method("nope")
+    assert not get_method("apiretriever").supports(coarse_suite("torchdata"))
+    assert get_method("agent").uses_lm and not get_method("agent-nolm").uses_lm
+
+
+def test_run_eval_scores_and_limits(tmp_path: Path) -> None:
+    env = Env(IndexStore(tmp_path))
+    suites = [fine_suite("torchdata"), coarse_suite("monkey")]
+    cells = run_eval(suites, [Oracle()], env, lm_limit=4)
+    assert [c.tasks for c in cells] == [4, 4]
+    assert [c.suite_tasks for c in cells] == [49, 30]
+    for cell in cells:
+        assert cell.metrics["R@10"] == 1.0 and cell.metrics["MRR"] == 1.0
+        assert cell.latency["decompose"] == {"p50": 0.5, "p95": 0.5}
+    assert run_eval(suites, [Oracle()], env, limit=2, lm_limit=None)[0].tasks == 2
+
+
+def test_reports_are_written(tmp_path: Path) -> None:
+    cells = run_eval([fine_suite("beatnum")], [Oracle()], Env(IndexStore(tmp_path)), lm_limit=3)
+    report = RunReport("apipilot eval", "now", 1.0, {}, cells, notes=["a note"])
+    written = write_report(report, tmp_path / "out")
+    assert {p.name for p in written} == {
+        "latest.md",
+        "latest.json",
+        "r_at_5.png",
+        "README-results.md",
+    }
+    assert (tmp_path / "out" / "r_at_5.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "out" / "latest.json").read_text())
+    assert data["cells"][0]["metrics"]["R@5"] == 1.0
+    text = markdown(report)
+    assert "| BeatNumEval | 1.000 (3) |" in text and "a note" in text
+    readme = (tmp_path / "out" / "README-results.md").read_text()
+    assert f"]({(tmp_path / 'out').as_posix()}/r_at_5.png)" in readme
+    assert "| BeatNumEval (3) | 1.000 |" in text  # the LM-limited subset table
+    assert baseline_gaps(cells) == []
+    again = load_report(tmp_path / "out" / "latest.json")
+    assert again.cells[0].metrics == report.cells[0].metrics and again.notes == report.notes
+    assert markdown(again) == text
+
+
+def test_eval_command(tmp_path: Path, oracle: None) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--suite",
+            "fine",
+            "--library",
+            "torchdata",
+            "--method",
+            "oracle",
+            "--lm-limit",
+            "5",
+            "--json",
+            "--out",
+            str(tmp_path / "out"),
+            "--home",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cells"][0]["tasks"] == 5 and data["cells"][0]["method"] == "oracle"
+    assert (tmp_path / "out" / "latest.md").is_file()
+
+
+def test_eval_command_errors_are_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["eval", "--method", "nope", "--home", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "unknown method 'nope'" in result.stderr

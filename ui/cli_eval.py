@@ -1,0 +1,189 @@
+"""``apipilot eval``: score methods on the evaluation suites and write the results."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from evaluation.harness import DEFAULT_LM_LIMIT
+from ui.cli_errors import user_errors
+
+if TYPE_CHECKING:
+    from evaluation.codegen import CodegenResult
+    from evaluation.methods import Env
+    from evaluation.suites import Suite
+
+err = Console(stderr=True)
+
+
+def _methods(names: list[str] | None) -> list[str]:
+    from evaluation.methods import method_names
+
+    if not names:
+        return method_names()
+    return [n.strip() for name in names for n in name.split(",") if n.strip()]
+
+
+def evaluate(
+    suite: Annotated[
+        str,
+        typer.Option(help="all, fine, coarse, or one suite (TorchDataEval, Coarse-PandasEval, …)."),
+    ] = "all",
+    library: Annotated[
+        str | None, typer.Option("--library", "-l", help="Only this library (torchdata, …).")
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method", "-m", help="Method(s), repeatable or comma-separated (default: all)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Score only the first N tasks of each suite.", min=1)
+    ] = None,
+    lm_limit: Annotated[
+        int,
+        typer.Option(
+            help="First N tasks of each suite for methods that run the LM (0: all).", min=0
+        ),
+    ] = DEFAULT_LM_LIMIT,
+    codegen: Annotated[
+        bool, typer.Option("--codegen", help="Also generate code and run the tests (slow).")
+    ] = False,
+    codegen_limit: Annotated[
+        int | None, typer.Option(help="First N tasks per library for --codegen.", min=1)
+    ] = None,
+    codegen_method: Annotated[
+        str, typer.Option(help="Method whose top APIs go into the code-generation prompt.")
+    ] = "fused",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write latest.md/json, the plot and README-results.md here.")
+    ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
+    ] = None,
+) -> None:
+    """Score retrieval and agent methods on the fine- and coarse-grained suites."""
+    with user_errors():
+        _evaluate(
+            suite,
+            library,
+            _methods(method),
+            limit,
+            lm_limit or None,
+            codegen,
+            codegen_limit,
+            codegen_method,
+            json_output,
+            out,
+            home,
+        )
+
+
+def _evaluate(
+    suite: str,
+    library: str | None,
+    methods: list[str],
+    limit: int | None,
+    lm_limit: int | None,
+    codegen: bool,
+    codegen_limit: int | None,
+    codegen_method: str,
+    json_output: bool,
+    out: Path | None,
+    home: Path | None,
+) -> None:
+    from evaluation.harness import run_eval
+    from evaluation.methods import Env, get_method
+    from evaluation.report import RunReport, markdown, to_json, write_report
+    from evaluation.suites import select_suites
+    from indexes.store import IndexStore
+
+    chosen = [get_method(name) for name in methods]
+    suites = select_suites(suite, library)
+    env = Env(IndexStore(home))
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    start = time.perf_counter()
+
+    def progress(line: str) -> None:
+        err.print(line, highlight=False)
+
+    cells = run_eval(suites, chosen, env, limit=limit, lm_limit=lm_limit, progress=progress)
+    notes = [f"`{m.name}`: {m.description}" for m in chosen]
+    if lm_limit is not None and any(m.uses_lm for m in chosen):
+        notes.append(
+            f"methods that run the LM score the first {lm_limit} tasks of each suite "
+            "(their task count is shown); the others score every task"
+        )
+    if limit is not None:
+        notes.append(f"every suite was cut to its first {limit} tasks")
+    codegen_results: list[CodegenResult] = []
+    if codegen:
+        codegen_results = _codegen(suites, env, codegen_limit, codegen_method, progress)
+        notes.append(
+            f"code generation: the embedded LM completes each prompt with the top 3 APIs of "
+            f"`{codegen_method}` written above it; `canonical` runs the reference solutions "
+            "through the same sandbox (a harness check)"
+        )
+    report = RunReport(
+        command="apipilot " + shlex.join(sys.argv[1:]),
+        started=started,
+        seconds=time.perf_counter() - start,
+        settings={
+            "suite": suite,
+            "library": library,
+            "methods": methods,
+            "limit": limit,
+            "lm_limit": lm_limit,
+            "codegen": codegen,
+        },
+        cells=cells,
+        codegen=codegen_results,
+        notes=notes,
+    )
+    if out is not None:
+        for path in write_report(report, out):
+            progress(f"wrote {path}")
+    if json_output:
+        print(json.dumps(to_json(report), indent=1, ensure_ascii=False))
+    else:
+        print(markdown(report))
+
+
+def _codegen(
+    suites: list[Suite],
+    env: Env,
+    limit: int | None,
+    method_name: str,
+    progress: Callable[[str], None],
+) -> list[CodegenResult]:
+    from agents.lm import load_lm
+    from evaluation.codegen import run_codegen
+    from evaluation.methods import get_method
+
+    method = get_method(method_name)
+    lm = load_lm(None)
+    results = []
+    for library in dict.fromkeys(s.library for s in suites if s.kind == "fine"):
+        for model in (None, lm):
+            results.append(
+                run_codegen(
+                    library, env=env, lm=model, method=method, limit=limit, progress=progress
+                )
+            )
+    return results
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(evaluate)
