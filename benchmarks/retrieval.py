@@ -16,21 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.data import LIBRARIES, load_tasks
+from evaluation.data import APIRETRIEVER_P5, LIBRARIES, PUBLISHED_R5, load_tasks
 from evaluation.metrics import precision_at, recall_at, unique_names
 from indexes.sources import read_source
 from indexes.store import IndexStore
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.vector_index import VectorIndex, VectorIndexParams
-
-# ../shared/data/README.md, "Baselines measured on this data"
-BASELINES = {  # library: (BM25 R@5, MiniLM R@5, APIRetriever R@5, APIRetriever P@5)
-    "torchdata": (0.673, 0.677, 0.816, 0.220),
-    "monkey": (0.397, 0.408, 0.827, 0.207),
-    "beatnum": (0.472, 0.577, 0.814, 0.187),
-    "pandas": (0.245, 0.423, 0.738, 0.184),
-    "numpy": (0.276, 0.423, 0.620, 0.138),
-}
 
 
 def build_rate(embedder: Embedder, home: Path) -> None:
@@ -122,7 +113,8 @@ def pool_quality(store: IndexStore, embedder: Embedder) -> None:
             r5 = np.mean([recall_at(n, t.gold, 5) for n, t in zip(names, tasks, strict=True)])
             p5 = np.mean([precision_at(n, t.gold, 5) for n, t in zip(names, tasks, strict=True)])
             cells.append(f"{r5:.3f} / {p5:.3f}")
-        bm25, minilm, apir, apip = BASELINES[library]
+        bm25, minilm, apir = PUBLISHED_R5[library]
+        apip = APIRETRIEVER_P5[library]
         print(
             f"| {library} ({len(tasks)}) | {' | '.join(cells)} | {bm25:.3f} | {minilm:.3f} "
             f"| {apir:.3f} / {apip:.3f} |"

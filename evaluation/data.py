@@ -17,6 +17,17 @@ SUITE_NAMES = {
     "numpy": "NumpyEval",
 }
 
+# ../shared/data/README.md, "Baselines measured on this data" (single query, de-duplicated names)
+PUBLISHED_R5 = {  # library: (BM25 R@5, all-MiniLM-L6-v2 R@5, APIRetriever R@5)
+    "torchdata": (0.673, 0.677, 0.816),
+    "monkey": (0.397, 0.408, 0.827),
+    "beatnum": (0.472, 0.577, 0.814),
+    "pandas": (0.245, 0.423, 0.738),
+    "numpy": (0.276, 0.423, 0.620),
+}
+APIRETRIEVER_P5 = {"torchdata": 0.220, "monkey": 0.207, "beatnum": 0.187, "pandas": 0.184,
+                   "numpy": 0.138}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class EvalTask:

@@ -9,16 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.codegen import CodegenResult
+from evaluation.data import PUBLISHED_R5
 from evaluation.harness import METRICS, CellResult
 
-# ../shared/data/README.md, "Baselines measured on this data" (fine-grained R@5)
-BASELINES_R5 = {  # library: (BM25, all-MiniLM-L6-v2, APIRetriever)
-    "torchdata": (0.673, 0.677, 0.816),
-    "monkey": (0.397, 0.408, 0.827),
-    "beatnum": (0.472, 0.577, 0.814),
-    "pandas": (0.245, 0.423, 0.738),
-    "numpy": (0.276, 0.423, 0.620),
-}
 REFERENCE_OF = {"bm25-plain": 0, "dense": 1, "apiretriever": 2}
 
 
@@ -39,7 +32,7 @@ def baseline_gaps(cells: Sequence[CellResult]) -> list[tuple[CellResult, float]]
     for cell in cells:
         ref = REFERENCE_OF.get(cell.method)
         if cell.kind == "fine" and ref is not None and cell.tasks == cell.suite_tasks:
-            gaps.append((cell, abs(cell.metrics["R@5"] - BASELINES_R5[cell.library][ref])))
+            gaps.append((cell, abs(cell.metrics["R@5"] - PUBLISHED_R5[cell.library][ref])))
     return gaps
 
 
@@ -131,7 +124,7 @@ def baseline_table(cells: Sequence[CellResult]) -> str:
         "|---|---|---|---|---|",
     ]
     for cell, gap in gaps:
-        published = BASELINES_R5[cell.library][REFERENCE_OF[cell.method]]
+        published = PUBLISHED_R5[cell.library][REFERENCE_OF[cell.method]]
         lines.append(
             f"| {cell.library} | {cell.method} | {cell.metrics['R@5']:.3f} | {published:.3f} "
             f"| {gap:.3f} |"
