@@ -86,15 +86,19 @@ def stream_recommend(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield ``(step, update)`` as each graph node finishes, then ``("result", answer)``."""
     requirement, context = make_context(requirement, library, version, **options)
-    state: dict[str, Any] = {"requirement": requirement}
+    state: dict[str, Any] = {}
     start = time.perf_counter()
-    for chunk in graph.stream({"requirement": requirement}, context=context, stream_mode="updates"):
+    # "values" carries the state as the graph's own reducers merged it; "updates" each step.
+    for mode, chunk in graph.stream(
+        {"requirement": requirement}, context=context, stream_mode=["updates", "values"]
+    ):
+        if mode == "values":
+            state = chunk
+            continue
         for step, update in chunk.items():
-            if not update:
-                continue
-            _accumulate(state, update)
-            yield step, update
-    state["timings"]["total"] = time.perf_counter() - start
+            if update:
+                yield step, update
+    state["timings"] = {**state.get("timings", {}), "total": time.perf_counter() - start}
     yield "result", shape_answer(state, context)  # type: ignore[arg-type]
 
 
@@ -112,16 +116,6 @@ def recommend(
         if step == "result":
             result = update
     return result
-
-
-def _accumulate(state: dict[str, Any], update: dict[str, Any]) -> None:
-    for key, value in update.items():
-        if key in ("candidates", "paths", "timings"):
-            state.setdefault(key, {}).update(value)
-        elif key == "notes":
-            state.setdefault(key, []).extend(value)
-        else:
-            state[key] = value
 
 
 def api_dict(record: ApiRecord, score: float) -> dict[str, Any]:
