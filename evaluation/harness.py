@@ -39,6 +39,7 @@ class CellResult:
     seconds: float
     paths: dict[str, dict[str, int]] = field(default_factory=dict)  # step -> {lm: n, fallback: n}
     errors: int = 0
+    uses_lm: bool = False  # the method ran a generative LM (its paths show parse rates)
     per_task: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -107,6 +108,7 @@ def score_cell(suite: Suite, method: Method, env: Env, limit: int | None = None)
         seconds=seconds,
         paths=path_counts(rankings),
         errors=sum(1 for r in rankings if r.error),
+        uses_lm=method.uses_lm,
         per_task=per_task,
     )
 

@@ -8,6 +8,7 @@ fine-tuned embedder or LM, is one class with ``rank`` and one ``register_method`
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,10 +38,29 @@ class Ranking:
 
 @dataclass
 class Env:
-    store: IndexStore
+    """Where methods find indexes: ``store`` holds the default embedder's indexes; a method
+    that needs another embedder gets a store of its own under ``store.home/embedders``."""
 
-    def index(self, suite: Suite) -> ApiIndex:
-        return self.store.open(suite.library, suite.version)
+    store: IndexStore
+    _stores: dict[str, IndexStore] = field(default_factory=dict)
+
+    def store_for(self, embedder: str | None) -> IndexStore:
+        if embedder is None:
+            return self.store
+        if embedder not in self._stores:
+            safe = re.sub(r"[^A-Za-z0-9._+-]", "_", embedder)
+            self._stores[embedder] = IndexStore(self.store.home / "embedders" / safe)
+        return self._stores[embedder]
+
+    def index(self, suite: Suite, embedder: str | None = None) -> ApiIndex:
+        """The suite's index; with ``embedder``, built with it from the shipped corpus once."""
+        store = self.store_for(embedder)
+        if embedder is not None and suite.version not in store.versions(suite.library):
+            from indexes.building import build_from_source
+
+            corpus = f"corpus:{suite.library}@{suite.version}"
+            build_from_source(store, corpus, embedder_spec=embedder)
+        return store.open(suite.library, suite.version)
 
 
 class Method(Protocol):
@@ -58,20 +78,24 @@ def identity(record: ApiRecord) -> Identity:
 
 
 class SearchMethod:
-    """One query per task through ``ApiIndex.search_batch`` (bm25, dense or fused)."""
+    """One query per task through ``ApiIndex.search_batch`` (bm25, dense or fused); with
+    ``embedder`` on an index built with that embedder instead of the default one."""
 
     uses_lm = False
 
-    def __init__(self, mode: str, description: str) -> None:
-        self.name = mode
+    def __init__(
+        self, mode: str, description: str, *, name: str = "", embedder: str | None = None
+    ) -> None:
+        self.name = name or mode
         self.mode = mode
         self.description = description
+        self.embedder = embedder
 
     def supports(self, suite: Suite) -> bool:
         return True
 
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
-        index = env.index(suite)
+        index = env.index(suite, self.embedder)
         start = time.perf_counter()
         results = index.search_batch([t.query for t in tasks], DEPTH, self.mode)
         per_query = (time.perf_counter() - start) / max(1, len(tasks))
@@ -149,11 +173,14 @@ class ApiRetrieverRun:
 class AgentMethod:
     """The full agent (``recommend``): decompose, retrieve per subtask, rerank."""
 
-    def __init__(self, name: str, llm: str | None, description: str) -> None:
+    def __init__(
+        self, name: str, llm: str | None, description: str, *, embedder: str | None = None
+    ) -> None:
         self.name = name
         self.llm = llm
         self.description = description
         self.uses_lm = llm != "none"
+        self.embedder = embedder
 
     def supports(self, suite: Suite) -> bool:
         return True
@@ -161,7 +188,7 @@ class AgentMethod:
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
         from agents.recommend import recommend
 
-        index = env.index(suite)
+        index = env.index(suite, self.embedder)
         out = []
         for task in tasks:
             try:
@@ -171,7 +198,7 @@ class AgentMethod:
                     suite.version,
                     k=AGENT_K,
                     llm=self.llm,
-                    store=env.store,
+                    store=env.store_for(self.embedder),
                 )
             except ApipilotError as exc:
                 out.append(Ranking([], error=str(exc)))
@@ -205,8 +232,35 @@ register_method("bm25", lambda: SearchMethod("bm25", "product BM25 (identifiers 
 register_method("dense", lambda: SearchMethod("dense", "product dense (all-MiniLM-L6-v2)"))
 register_method("fused", lambda: SearchMethod("fused", "product BM25 + dense, rank fusion"))
 register_method(
+    "dense-ft",
+    lambda: SearchMethod(
+        "dense",
+        "dense with the fine-tuned embedder (minilm-ft)",
+        name="dense-ft",
+        embedder="minilm-ft",
+    ),
+)
+register_method(
+    "fused-ft",
+    lambda: SearchMethod(
+        "fused",
+        "BM25 + fine-tuned dense (minilm-ft), rank fusion",
+        name="fused-ft",
+        embedder="minilm-ft",
+    ),
+)
+register_method(
     "agent-nolm",
     lambda: AgentMethod("agent-nolm", "none", "agent, deterministic path (no LM)"),
+)
+register_method(
+    "agent-nolm-ft",
+    lambda: AgentMethod(
+        "agent-nolm-ft",
+        "none",
+        "agent, deterministic path (no LM), fine-tuned embedder",
+        embedder="minilm-ft",
+    ),
 )
 register_method(
     "agent",

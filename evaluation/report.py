@@ -106,6 +106,33 @@ def latency_table(cells: Sequence[CellResult]) -> str:
     return "\n".join(lines)
 
 
+LM_STEPS = ("skills", "decompose")
+
+
+def parse_rate_table(cells: Sequence[CellResult]) -> str:
+    """Per method that ran an LM and suite kind: the share of requirements whose LM output was
+    parsed and used (``paths[step] == "lm"``) rather than replaced by the deterministic path."""
+    totals: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for cell in cells:
+        if not cell.uses_lm:
+            continue
+        row = totals.setdefault((cell.method, cell.kind), {s: [0, 0] for s in LM_STEPS})
+        for step in LM_STEPS:
+            counts = cell.paths.get(step, {})
+            row[step][0] += counts.get("lm", 0)
+            row[step][1] += sum(counts.values())
+    if not totals:
+        return ""
+    head = "| method | suites | " + " | ".join(f"{s} parsed" for s in LM_STEPS) + " |"
+    lines = [head, "|---" * (2 + len(LM_STEPS)) + "|"]
+    for (method, kind), row in totals.items():
+        values = [
+            f"{used / n:.0%} ({used}/{n})" if n else "–" for used, n in (row[s] for s in LM_STEPS)
+        ]
+        lines.append(f"| {method} | {kind} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
 def codegen_table(results: Sequence[CodegenResult]) -> str:
     lines = ["| library | completion | tasks | pass@1 | generate p50 s |", "|---|---|---|---|---|"]
     for r in results:
@@ -156,6 +183,7 @@ def markdown(report: RunReport, plot_name: str | None = None) -> str:
         ),
         ("Published baselines reproduced (fine-grained R@5, tolerance 0.02)", baseline_table),
         ("All metrics", results_table),
+        ("LM outputs parsed and used without fallback", parse_rate_table),
         ("Agent latency per step (seconds)", latency_table),
     )
     for title, make in sections:

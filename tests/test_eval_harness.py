@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ from evaluation import methods
 from evaluation.data import EvalTask
 from evaluation.harness import run_eval
 from evaluation.methods import Env, Ranking, get_method, method_names, register_method
-from evaluation.report import RunReport, baseline_gaps, load_report, markdown, write_report
+from evaluation.report import (
+    RunReport,
+    baseline_gaps,
+    load_report,
+    markdown,
+    parse_rate_table,
+    write_report,
+)
 from evaluation.suites import Suite, coarse_suite, fine_suite
 from indexes.store import IndexStore
 from retrieval.errors import ConfigError
@@ -31,9 +39,14 @@ class Oracle:
         return True
 
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        # every third task "falls back" in decompose, so the parse rate is known
         return [
-            Ranking([*((g,) for g in t.gold), ("noise",)], {"decompose": 0.5, "total": 1.0})
-            for t in tasks
+            Ranking(
+                [*((g,) for g in t.gold), ("noise",)],
+                {"decompose": 0.5, "total": 1.0},
+                {"decompose": "fallback" if i % 3 == 0 else "lm", "skills": "lm"},
+            )
+            for i, t in enumerate(tasks)
         ]
 
 
@@ -64,6 +77,16 @@ def test_run_eval_scores_and_limits(tmp_path: Path) -> None:
         assert cell.metrics["R@10"] == 1.0 and cell.metrics["MRR"] == 1.0
         assert cell.latency["decompose"] == {"p50": 0.5, "p95": 0.5}
     assert run_eval(suites, [Oracle()], env, limit=2, lm_limit=None)[0].tasks == 2
+
+
+def test_parse_rates_are_reported_per_method_and_suite_kind(tmp_path: Path) -> None:
+    env = Env(IndexStore(tmp_path))
+    cells = run_eval([coarse_suite("monkey"), coarse_suite("numpy")], [Oracle()], env)
+    assert all(c.uses_lm and c.paths["decompose"] == {"fallback": 4, "lm": 6} for c in cells)
+    table = parse_rate_table(cells)
+    assert "| oracle | coarse | 100% (20/20) | 60% (12/20) |" in table
+    assert "parsed and used without fallback" in markdown(RunReport("x", "now", 1.0, {}, cells))
+    assert parse_rate_table([replace(c, uses_lm=False) for c in cells]) == ""
 
 
 def test_reports_are_written(tmp_path: Path) -> None:
@@ -120,3 +143,13 @@ def test_eval_command_errors_are_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "--method", "nope", "--home", str(tmp_path)])
     assert result.exit_code == 1
     assert "unknown method 'nope'" in result.stderr
+
+
+def test_a_method_with_its_own_embedder_gets_an_index_built_with_it(tmp_path: Path) -> None:
+    env = Env(IndexStore(tmp_path))
+    suite = fine_suite("torchdata")
+    index = env.index(suite, "hashing:64")
+    assert index.meta.embedder == "hashing-64" and index.meta.version == "pool"
+    assert env.store_for("hashing:64").home == tmp_path / "embedders" / "hashing_64"
+    assert env.index(suite, "hashing:64") is index  # built once, then opened from the cache
+    assert env.store.libraries() == []  # the default store is left alone
