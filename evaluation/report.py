@@ -221,6 +221,23 @@ def load_report(path: Path) -> RunReport:
     return RunReport(cells=cells, codegen=codegen, **data)
 
 
+def merge_reports(old: RunReport, new: RunReport) -> RunReport:
+    """``old`` with ``new``'s cells in place of the cells of the same suite and method (added
+    when new), so one method can be re-run, or runs split over processes, into one report."""
+    fresh = {(c.suite, c.method): c for c in new.cells}
+    cells = [fresh.pop((c.suite, c.method), c) for c in old.cells] + list(fresh.values())
+    commands = [c for c in (old.command, new.command) if c]
+    return RunReport(
+        command=" ; ".join(dict.fromkeys(commands)),
+        started=min(old.started, new.started),
+        seconds=old.seconds + new.seconds,
+        settings=new.settings,
+        cells=cells,
+        codegen=new.codegen or old.codegen,
+        notes=list(dict.fromkeys([*old.notes, *new.notes])),
+    )
+
+
 def write_report(report: RunReport, out: Path) -> list[Path]:
     """Write ``latest.md``, ``latest.json``, ``r_at_5.png`` and ``README-results.md`` in ``out``."""
     from evaluation.plot import plot_r5

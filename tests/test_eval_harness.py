@@ -138,6 +138,28 @@ def test_eval_command(tmp_path: Path, oracle: None) -> None:
     assert data["cells"][0]["tasks"] == 5 and data["cells"][0]["method"] == "oracle"
     assert (tmp_path / "out" / "latest.md").is_file()
 
+    def run(*args: str) -> dict[str, object]:
+        base = ["eval", "--suite", "fine", "--method", "oracle", "--lm-limit", "2", "--json"]
+        result = CliRunner().invoke(
+            app, [*base, *args, "--out", str(tmp_path / "out"), "--home", str(tmp_path)]
+        )
+        assert result.exit_code == 0, result.output
+        return dict(json.loads((tmp_path / "out" / "latest.json").read_text()))
+
+    # --update: the beatnum cell joins the torchdata one; re-running torchdata replaces it
+    merged = run("--library", "beatnum", "--update")
+    assert [(c["suite"], c["tasks"]) for c in merged["cells"]] == [  # type: ignore[attr-defined]
+        ("TorchDataEval", 5),
+        ("BeatNumEval", 2),
+    ]
+    merged = run("--library", "torchdata", "--update")
+    assert [(c["suite"], c["tasks"]) for c in merged["cells"]] == [  # type: ignore[attr-defined]
+        ("TorchDataEval", 2),
+        ("BeatNumEval", 2),
+    ]
+    replaced = run("--library", "beatnum")  # without --update the report is replaced
+    assert [c["suite"] for c in replaced["cells"]] == ["BeatNumEval"]  # type: ignore[attr-defined]
+
 
 def test_eval_command_errors_are_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "--method", "nope", "--home", str(tmp_path)])

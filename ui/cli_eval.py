@@ -73,6 +73,14 @@ def evaluate(
         Path | None,
         typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
     ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Merge into the report already in --out (read when writing): this run's "
+            "suite/method cells replace the same ones there, the others are kept.",
+        ),
+    ] = False,
 ) -> None:
     """Score retrieval and agent methods on the fine- and coarse-grained suites."""
     with user_errors():
@@ -88,6 +96,7 @@ def evaluate(
             json_output,
             out,
             home,
+            update,
         )
 
 
@@ -103,13 +112,24 @@ def _evaluate(
     json_output: bool,
     out: Path | None,
     home: Path | None,
+    update: bool = False,
 ) -> None:
     from evaluation.harness import run_eval
     from evaluation.methods import Env, get_method
-    from evaluation.report import RunReport, markdown, to_json, write_report
+    from evaluation.report import (
+        RunReport,
+        load_report,
+        markdown,
+        merge_reports,
+        to_json,
+        write_report,
+    )
     from evaluation.suites import select_suites
     from indexes.store import IndexStore
+    from retrieval.errors import ConfigError
 
+    if update and out is None:
+        raise ConfigError("--update needs --out (the folder whose report it updates)")
     chosen = [get_method(name) for name in methods]
     suites = select_suites(suite, library)
     env = Env(IndexStore(home))
@@ -153,6 +173,9 @@ def _evaluate(
         notes=notes,
     )
     if out is not None:
+        previous = out / "latest.json"
+        if update and previous.is_file():
+            report = merge_reports(load_report(previous), report)
         for path in write_report(report, out):
             progress(f"wrote {path}")
     if json_output:
