@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint typecheck pytest bench eval clean browser-deps
+.PHONY: install run test lint typecheck pytest bench eval models clean browser-deps
 
 install: $(STAMP)
 
@@ -54,6 +54,13 @@ bench: install
 # Every suite and method on CPU (~30-45 min); the LM agent scores the first 10 tasks of each suite.
 eval: install
 	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot index defaults && OMP_NUM_THREADS=1 $(VENV)/bin/apipilot eval --out docs/results
+
+# Retrain the fine-tuned models from the shipped documentation into models/ (CUDA when present;
+# on this 2-core CPU each takes the time written in its model card, models/*/README.md).
+models: install
+	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot train embedder
+	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot train reranker
+	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot train decomposer
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

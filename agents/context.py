@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from agents.examples import ExampleBank
 from agents.lm.base import LanguageModel
 from indexes.api_index import ApiIndex
+from retrieval.cross_encoder import Reranker
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class AgentContext:
 
     ``lm`` is ``None`` to run without a language model: every LM step then takes its
     deterministic path. ``examples`` is ``None`` when the library has no example bank.
+    ``reranker`` (a cross-encoder) orders each subtask's candidates instead of the LM.
     """
 
     index: ApiIndex
@@ -25,3 +27,4 @@ class AgentContext:
     n_examples: int = 3
     rerank: bool = True
     write_code: bool = False
+    reranker: Reranker | None = None

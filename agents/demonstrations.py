@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from agents.examples import Demonstration
 from agents.text import fallback_skills
@@ -74,16 +75,23 @@ def _name_table(records: Sequence[ApiRecord]) -> dict[str, ApiRecord]:
     return table
 
 
-def make_demonstrations(
-    records: Sequence[ApiRecord],
-    *,
-    seed: int = 0,
-    composed: int = 60,
-    skill_writer: SkillWriter | None = None,
-) -> list[Demonstration]:
-    """Demonstrations from ``records``; ``composed`` extra ones when examples are few."""
+@dataclass(frozen=True)
+class ApiGroup:
+    """2–4 APIs used together: in one docstring example (``code``), or composed from a module."""
+
+    id: str
+    records: tuple[ApiRecord, ...]
+    code: str = ""
+    source: str = "composed from summaries"
+
+
+def api_groups(
+    records: Sequence[ApiRecord], *, seed: int = 0, composed: int = 60
+) -> list[ApiGroup]:
+    """Groups from docstring examples that use 2–4 APIs, then ``composed`` seeded groups of 2–4
+    APIs of one module (of any, when the records carry no module); no group twice."""
     names = _name_table(records)
-    demos: list[Demonstration] = []
+    groups: list[ApiGroup] = []
     seen: set[tuple[str, ...]] = set()
     for record in records:
         for example in record.examples:
@@ -92,25 +100,39 @@ def make_demonstrations(
             if not 2 <= len(used) <= 4 or key in seen:
                 continue
             seen.add(key)
-            demos.append(_demo(f"{record.id}:example", used, example, record.source, skill_writer))
+            groups.append(ApiGroup(f"{record.id}:example", tuple(used), example, record.source))
     rng = random.Random(seed)
     by_module: dict[str, list[ApiRecord]] = {}
     for record in records:
         module = record.qualified_name.rpartition(".")[0]
         by_module.setdefault(module, []).append(record)
-    groups = [g for g in by_module.values() if len(g) >= 2] or [list(records)]
+    modules = [g for g in by_module.values() if len(g) >= 2] or [list(records)]
     made = attempts = 0
     while made < composed and attempts < composed * 20 and len(records) >= 2:
         attempts += 1
-        group = rng.choice(groups)
+        group = rng.choice(modules)
         used = rng.sample(group, min(len(group), rng.randint(2, 4)))
         key = tuple(sorted(r.id for r in used))
         if key in seen:
             continue
         seen.add(key)
         made += 1
-        demos.append(_demo(f"composed:{made}", used, "", "composed from summaries", skill_writer))
-    return demos
+        groups.append(ApiGroup(f"composed:{made}", tuple(used)))
+    return groups
+
+
+def make_demonstrations(
+    records: Sequence[ApiRecord],
+    *,
+    seed: int = 0,
+    composed: int = 60,
+    skill_writer: SkillWriter | None = None,
+) -> list[Demonstration]:
+    """Demonstrations from ``records``; ``composed`` extra ones when examples are few."""
+    return [
+        _demo(g.id, g.records, g.code, g.source, skill_writer)
+        for g in api_groups(records, seed=seed, composed=composed)
+    ]
 
 
 def _demo(

@@ -25,6 +25,7 @@ class DeploymentContext:
     k: int = 10
     llm: str | None = None  # LM spec; None: $APIPILOT_LLM or the embedded model
     write_code: bool = False
+    reranker: str | None = None  # cross-encoder spec; None: $APIPILOT_RERANKER or the default
 
 
 class DeploymentState(TypedDict, total=False):
@@ -41,6 +42,7 @@ def run_agent(state: DeploymentState, runtime: Runtime[DeploymentContext]) -> di
         k=ctx.k,
         llm=ctx.llm,
         write_code=ctx.write_code,
+        reranker=ctx.reranker,
     )
     return {"answer": answer}
 

@@ -27,9 +27,14 @@ from agents.text import (
     valid_skills,
     valid_subtasks,
 )
+from retrieval.cross_encoder import rerank_order
 from retrieval.errors import ApipilotError
 
 REQUIREMENT_KEY = "requirement"
+# Room for the longest usable answers: the decomposer's doc-derived training completions reach
+# 34 tokens (skills) and 60 (subtasks, p90 48); a list cut mid-item fails validation.
+SKILLS_MAX_TOKENS = 48
+DECOMPOSE_MAX_TOKENS = 96
 RERANK_DEPTH = 5  # candidates per subtask the LM scores (scoring costs ~4 ms a token on CPU)
 Node = Callable[..., dict[str, Any]]
 
@@ -58,7 +63,9 @@ def skills(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if lm is None:
         return {"skills": fallback_skills(requirement), "paths": {"skills": "fallback"}}
     try:
-        text = lm.complete(prompts.skills_prompt(requirement), stop=["\n"], max_tokens=32)
+        text = lm.complete(
+            prompts.skills_prompt(requirement), stop=["\n"], max_tokens=SKILLS_MAX_TOKENS
+        )
     except ApipilotError as exc:
         return _fallback("skills", fallback_skills(requirement), f"LM failed: {exc}")
     found = valid_skills(text, requirement)
@@ -86,7 +93,7 @@ def decompose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     demos = [Demonstration.from_dict(d) for d in state.get("examples", [])]
     prompt = prompts.decompose_prompt(requirement, demos)
     try:
-        text = lm.complete(prompt, stop=["\n\n", "Requirement:"], max_tokens=48)
+        text = lm.complete(prompt, stop=["\n\n", "Requirement:"], max_tokens=DECOMPOSE_MAX_TOKENS)
     except ApipilotError as exc:
         return {"subtasks": fallback, **_fallback_marks("decompose", f"LM failed: {exc}")}
     echoed = [s for d in demos for s in d.subtasks] + [d.requirement for d in demos]
@@ -113,12 +120,15 @@ def retrieve(task: RetrieveTask, runtime: Runtime[AgentContext]) -> dict[str, An
 
 @timed("rerank")
 def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Per subtask, order its candidates by retrieval rank fused with the LM's calibrated
-    likelihood of each candidate's description given the subtask."""
+    """Per subtask, order its candidates by retrieval rank fused with the cross-encoder's
+    scores when the context has one, else with the LM's calibrated likelihood of each
+    candidate's description given the subtask (its top ``RERANK_DEPTH`` only)."""
     ctx = runtime.context
     candidates = state.get("candidates", {})
     keys = [str(i) for i in range(len(state["subtasks"]))] + [REQUIREMENT_KEY]
     retrieval = {key: [c["id"] for c in candidates.get(key, [])] for key in keys}
+    if ctx.reranker is not None and ctx.rerank:
+        return _cross_encoder_rerank(state, ctx, keys, retrieval)
     if ctx.lm is None or not ctx.rerank:
         path = "skipped" if ctx.lm is not None else "fallback"
         return {"chosen": retrieval, "paths": {"rerank": path}}
@@ -136,6 +146,27 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             order = head
         chosen[key] = order + tail
     path = "fallback" if len(notes) == len(keys) - 1 else "lm"
+    return {"chosen": chosen, "paths": {"rerank": path}, "notes": notes}
+
+
+def _cross_encoder_rerank(
+    state: AgentState, ctx: AgentContext, keys: list[str], retrieval: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Every candidate of every subtask (and of the whole requirement) ordered by the
+    cross-encoder fused with the retrieval order (``retrieval.cross_encoder.rerank_order``)."""
+    assert ctx.reranker is not None
+    chosen: dict[str, list[str]] = {}
+    notes: list[str] = []
+    for key in keys:
+        query = state["requirement"] if key == REQUIREMENT_KEY else state["subtasks"][int(key)]
+        ids = [i for i in retrieval[key] if ctx.index.get(i) is not None]
+        texts = [record.search_text() for i in ids if (record := ctx.index.get(i)) is not None]
+        try:
+            chosen[key] = [ids[n] for n in rerank_order(query, texts, ctx.reranker)]
+        except ApipilotError as exc:
+            notes.append(f"rerank {key}: cross-encoder failed ({exc}); kept retrieval order")
+            chosen[key] = retrieval[key]
+    path = "fallback" if len(notes) == len(keys) else "cross-encoder"
     return {"chosen": chosen, "paths": {"rerank": path}, "notes": notes}
 
 

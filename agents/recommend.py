@@ -14,6 +14,7 @@ from agents.state import AgentState
 from indexes.api_index import ApiIndex
 from indexes.record import ApiRecord
 from indexes.store import IndexStore
+from retrieval.cross_encoder import RERANK_DEPTH, Reranker, load_reranker
 from retrieval.errors import ConfigError
 
 MAX_REQUIREMENT_CHARS = 2000
@@ -53,6 +54,16 @@ def resolve_lm(llm: str | LanguageModel | None) -> LanguageModel | None:
     return load_lm(llm)
 
 
+def resolve_reranker(reranker: str | Reranker | None, rerank: bool) -> Reranker | None:
+    """A cross-encoder from a spec (``None``: ``$APIPILOT_RERANKER`` or
+    ``retrieval.cross_encoder.default_reranker_spec``; ``"none"``: rerank with the LM)."""
+    if not rerank:
+        return None
+    if reranker is not None and not isinstance(reranker, str):
+        return reranker
+    return load_reranker(reranker)
+
+
 def make_context(
     requirement: str,
     library: str,
@@ -62,6 +73,7 @@ def make_context(
     write_code: bool = False,
     rerank: bool = True,
     llm: str | LanguageModel | None = None,
+    reranker: str | Reranker | None = None,
     store: IndexStore | None = None,
 ) -> tuple[str, AgentContext]:
     requirement = check_requirement(requirement)
@@ -69,14 +81,17 @@ def make_context(
         raise ConfigError(f"k must be between 1 and 100, got {k}")
     store = store or IndexStore()
     index = store.open(library, version)
+    cross_encoder = resolve_reranker(reranker, rerank)
     context = AgentContext(
         index=index,
         lm=resolve_lm(llm),
         examples=example_bank(index, store),
         k=k,
-        candidates_per_subtask=max(10, k),
+        # a cross-encoder scores every candidate: give it as many as it reorders in search
+        candidates_per_subtask=max(RERANK_DEPTH if cross_encoder else 10, k),
         rerank=rerank,
         write_code=write_code,
+        reranker=cross_encoder,
     )
     return requirement, context
 
@@ -109,7 +124,9 @@ def recommend(
 
     Options: ``k`` (APIs in the answer), ``write_code``, ``rerank``, ``llm`` (an LM spec such
     as ``"embedded"`` or ``"openai:http://127.0.0.1:11434/v1#qwen2.5"``, a loaded
-    ``LanguageModel``, or ``"none"``), ``store`` (an ``IndexStore``).
+    ``LanguageModel``, or ``"none"``), ``reranker`` (``"minilm-ce"``, an adapter path, a
+    ``Reranker``, or ``"none"``; default ``$APIPILOT_RERANKER``, else none: the shipped
+    cross-encoder is opt-in), ``store`` (an ``IndexStore``).
     """
     result: dict[str, Any] = {}
     for step, update in stream_recommend(requirement, library, version, **options):
@@ -169,5 +186,6 @@ def shape_answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
             "embedder": index.meta.embedder,
             "lm": lm.info() if lm is not None else None,
             "examples": context.examples.name if context.examples else None,
+            "reranker": context.reranker.name if context.reranker else None,
         },
     }

@@ -105,6 +105,43 @@ class SearchMethod:
         ]
 
 
+class RerankedSearchMethod:
+    """Fused retrieval, then the top ``RERANK_DEPTH`` hits reordered by a cross-encoder
+    (``reranker``: a ``load_reranker`` spec; the rank rule is ``indexes.rerank.rerank_hits``)."""
+
+    uses_lm = False
+
+    def __init__(
+        self, name: str, description: str, *, reranker: str, embedder: str | None = None
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.reranker = reranker
+        self.embedder = embedder
+
+    def supports(self, suite: Suite) -> bool:
+        return True
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        from indexes.rerank import rerank_hits
+        from retrieval.cross_encoder import load_reranker
+
+        reranker = load_reranker(self.reranker)
+        if reranker is None:
+            raise ConfigError(f"method {self.name} needs a reranker, not {self.reranker!r}")
+        index = env.index(suite, self.embedder)
+        start = time.perf_counter()
+        results = index.search_batch([t.query for t in tasks], DEPTH, "fused")
+        search = (time.perf_counter() - start) / max(1, len(tasks))
+        out = []
+        for task, hits in zip(tasks, results, strict=True):
+            start = time.perf_counter()
+            ranked = rerank_hits(task.query, hits, reranker)
+            timings = {"search (batch mean)": search, "rerank": time.perf_counter() - start}
+            out.append(Ranking([identity(h.record) for h in ranked], timings))
+        return out
+
+
 class PlainBM25:
     """The published BM25 baseline: bm25s over the pool ``text`` with English stop words.
 
@@ -250,6 +287,14 @@ register_method(
     ),
 )
 register_method(
+    "fused+rerank",
+    lambda: RerankedSearchMethod(
+        "fused+rerank",
+        "product BM25 + dense, top 30 reordered by the cross-encoder (minilm-ce)",
+        reranker="minilm-ce",
+    ),
+)
+register_method(
     "agent-nolm",
     lambda: AgentMethod("agent-nolm", "none", "agent, deterministic path (no LM)"),
 )
@@ -264,6 +309,14 @@ register_method(
 )
 register_method(
     "agent",
-    lambda: AgentMethod("agent", None, "agent with the embedded LM (SmolLM2-135M)"),
+    lambda: AgentMethod("agent", "embedded-base", "agent with the base embedded LM (SmolLM2-135M)"),
+)
+register_method(
+    "agent-ft",
+    lambda: AgentMethod(
+        "agent-ft",
+        "embedded",
+        "agent with the embedded LM + decomposer LoRA (models/decomposer-smollm2)",
+    ),
 )
 register_method("apiretriever", ApiRetrieverRun)

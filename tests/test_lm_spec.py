@@ -76,7 +76,7 @@ def test_bad_specs_name_value_and_forms(bad: str) -> None:
         parse_lm_spec(bad)
     message = str(info.value)
     assert repr(bad) in message
-    assert "embedded | hf:" in message and "openai:" in message
+    assert "embedded | embedded-base | hf:" in message and "openai:" in message
     assert isinstance(info.value, ConfigError)
 
 
@@ -201,3 +201,40 @@ def test_missing_gguf_is_model_error(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="not found"):
         load_lm(f"gguf:{tmp_path / 'absent.gguf'}")
+
+
+def test_parse_embedded_base() -> None:
+    assert parse_lm_spec("embedded-base") == LMSpec("embedded-base")
+    assert parse_lm_spec(" Embedded-Base ") == LMSpec("embedded-base")
+    assert str(parse_lm_spec("embedded-base")) == "embedded-base"
+    assert LMSpec("embedded-base") != LMSpec("embedded")  # cached apart
+
+
+def _fake_adapter(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "adapter_config.json").write_text("{}")
+    (path / "adapter_model.safetensors").write_bytes(b"")
+    return path
+
+
+def test_embedded_takes_the_decomposer_adapter_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.lm import paths, transformers_lm
+
+    calls: list[Path | None] = []
+
+    def fake_load_embedded(*, adapter: Path | None = None) -> LanguageModel:
+        calls.append(adapter)
+        return ScriptedLM(name=f"embedded+{adapter}")
+
+    monkeypatch.setattr(transformers_lm, "load_embedded", fake_load_embedded)
+    adapter = tmp_path / "models" / "decomposer-smollm2"
+    monkeypatch.setattr(paths, "default_decomposer_dir", lambda: adapter)
+    load_lm("embedded")  # no adapter yet: the base model
+    _fake_adapter(adapter)
+    clear_lm_cache()
+    load_lm("embedded")
+    load_lm("embedded-base")  # the base model stays selectable
+    load_lm(f"hf:{adapter}")  # an adapter directory is applied to the embedded model
+    assert calls == [None, adapter, None, adapter]

@@ -12,6 +12,7 @@ from typing import Any, cast
 from retrieval.embedder import shipped_minilm_path
 from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
 from training.batches import make_batches
+from training.optim import adamw_with_warmup
 from training.pairs import TrainingPair
 
 
@@ -92,15 +93,13 @@ def train_lora(
     if config.max_steps is not None:
         batches = batches[: config.max_steps]
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
-    warmup = max(1, int(config.warmup_fraction * len(batches)))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (len(batches) - step) / max(1, len(batches) - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
+    optimiser, scheduler = adamw_with_warmup(
+        trainable,
+        learning_rate=config.learning_rate,
+        weight_decay=0.01,
+        warmup_fraction=config.warmup_fraction,
+        total_steps=len(batches),
+    )
     model.train()
     result = TrainResult(steps=0, seconds=0.0, device=device, pairs=len(pairs))
     start = time.perf_counter()

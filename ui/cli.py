@@ -276,7 +276,8 @@ def ask(
     llm: Annotated[
         str | None,
         typer.Option(
-            help="LM: embedded (default), hf:DIR, gguf:FILE, openai:URL[#model], or none. "
+            help="LM: embedded (default; with the decomposer adapter when present), "
+            "embedded-base, hf:DIR, gguf:FILE, openai:URL[#model], or none. "
             "Default: $APIPILOT_LLM or embedded."
         ),
     ] = None,

@@ -17,7 +17,7 @@ from retrieval.errors import ConfigError
 
 CONFIG_NAME = "config.json"
 NO_LM = "none"
-LM_KINDS = ("embedded", "hf", "gguf", "openai", NO_LM)
+LM_KINDS = ("embedded", "embedded-base", "hf", "gguf", "openai", NO_LM)
 K_RANGE = (1, 100)
 
 
@@ -75,7 +75,7 @@ def lm_spec(kind: str, target: str) -> str:
     """The spec string for a backend kind and its path or URL (``hf`` + ``/m`` → ``hf:/m``)."""
     if kind not in LM_KINDS:
         raise ConfigError(f"unknown LM backend {kind!r}; choose one of {', '.join(LM_KINDS)}")
-    if kind in ("embedded", NO_LM):
+    if kind in ("embedded", "embedded-base", NO_LM):
         return kind
     if not target.strip():
         what = "a server URL" if kind == "openai" else "a path"

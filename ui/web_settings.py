@@ -8,7 +8,8 @@ from retrieval.errors import ApipilotError
 from ui.settings import Settings, default_settings, lm_spec, load_settings, save_settings
 
 LM_CHOICES = [
-    ("embedded (SmolLM2-135M, shipped)", "embedded"),
+    ("embedded (SmolLM2-135M, shipped; with the decomposer adapter when present)", "embedded"),
+    ("embedded-base (SmolLM2-135M without the adapter)", "embedded-base"),
     ("local model directory (hf:)", "hf"),
     ("GGUF file (gguf:)", "gguf"),
     ("OpenAI-compatible server (openai:)", "openai"),

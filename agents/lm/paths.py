@@ -39,3 +39,24 @@ def embedded_gguf_path() -> Path:
     if not path.is_file():
         raise ModelError(f"{EMBEDDED_DIST} is installed but {path} is missing (reinstall: {hint})")
     return path
+
+
+DECOMPOSER_DIR = "decomposer-smollm2"
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+def default_decomposer_dir() -> Path:
+    """``models/decomposer-smollm2`` of this checkout: the LoRA adapter that ``apipilot train
+    decomposer`` writes for the embedded model."""
+    return Path(__file__).resolve().parents[2] / "models" / DECOMPOSER_DIR
+
+
+def is_adapter_dir(path: Path) -> bool:
+    """Whether ``path`` holds a peft LoRA adapter (config and weights)."""
+    return all((path / name).is_file() for name in ADAPTER_FILES)
+
+
+def decomposer_adapter() -> Path | None:
+    """The decomposer adapter when this checkout has one, else ``None``."""
+    path = default_decomposer_dir()
+    return path if is_adapter_dir(path) else None

