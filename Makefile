@@ -51,7 +51,8 @@ test: browser-deps lint typecheck pytest
 bench: install
 	OMP_NUM_THREADS=1 $(PY) -m benchmarks.retrieval
 
-# Every suite and method on CPU (~30-45 min); the LM agent scores the first 10 tasks of each suite.
+# Every suite and method on CPU (~45-60 min on 2 cores); the LM agents score the first 10 tasks
+# of each suite.
 eval: install
 	OMP_NUM_THREADS=1 $(VENV)/bin/apipilot index defaults && OMP_NUM_THREADS=1 $(VENV)/bin/apipilot eval --out docs/results
 

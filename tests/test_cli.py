@@ -75,6 +75,8 @@ def test_error_paths(home: Path, tmp_path: Path) -> None:
         ["index", "build", str(bad), "-l", "x", "--embedder", "nonsense", *h], "unknown embedder"
     )
     one_line_error(["index", "remove", "nolib", "--yes", *h], "no index")
+    ask = ["ask", "parse csv rows", "-l", "demo", "--llm", "none", *h]
+    one_line_error([*ask, "--reranker", "magic"], "unknown reranker 'magic'")
 
 
 def test_skip_bad_builds_the_good_lines(tmp_path: Path) -> None:

@@ -281,6 +281,13 @@ def ask(
             "Default: $APIPILOT_LLM or embedded."
         ),
     ] = None,
+    reranker: Annotated[
+        str | None,
+        typer.Option(
+            help="Cross-encoder that reorders each subtask's candidates: minilm-ce, an adapter "
+            "directory, or none (the LM reranks). Default: $APIPILOT_RERANKER or none."
+        ),
+    ] = None,
     json_output: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
@@ -297,6 +304,7 @@ def ask(
             write_code=code,
             rerank=rerank,
             llm=llm,
+            reranker=reranker,
             store=_store(home),
         )
         with err.status("thinking…", spinner="dots") as status:
