@@ -34,7 +34,7 @@ from training.decomposer_phrases import requirement_text, skill_phrase, step_phr
 Kind = Literal["skills", "decompose"]
 MAX_PROMPT_CHARS = 1100  # ~300 SmolLM2 tokens: keeps a training step short on CPU
 SHOT_WEIGHTS = (1, 1, 2, 4)  # P(k shots), k = 0..3; the agent shows 3 when the bank has them
-MAX_SKILL_TEXT_WORDS = 24  # the agent reads at most 32 tokens of skills
+MAX_SKILL_TEXT_WORDS = 24  # fits the agent's skills token limit (agents.nodes.SKILLS_MAX_TOKENS)
 SINGLE_STEP = 0.15  # share of decompose examples that are one step (a one-API requirement)
 
 
