@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from training.decomposer_data import DecomposerExample
-from training.optim import adamw_with_warmup
+from training.optim import adamw_with_warmup, epoch_batches
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ADAPTER_CONFIG = "adapter_config.json"
@@ -151,11 +151,12 @@ def train_decomposer(
     peft_model.to(device)
     inner = peft_model.get_base_model()
     encoded = encode(examples, tokenizer)
-    batches: list[list[Encoded]] = []
-    for epoch in range(config.epochs):
-        batches += make_batches(encoded, config.batch_size, config.seed + epoch)
-    if config.max_steps is not None:
-        batches = batches[: config.max_steps]
+    batches = epoch_batches(
+        lambda seed: make_batches(encoded, config.batch_size, seed),
+        epochs=config.epochs,
+        seed=config.seed,
+        max_steps=config.max_steps,
+    )
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     optimiser, scheduler = adamw_with_warmup(
         trainable,

@@ -12,7 +12,7 @@ from typing import Any, cast
 from retrieval.embedder import shipped_minilm_path
 from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
 from training.batches import make_batches
-from training.optim import adamw_with_warmup
+from training.optim import adamw_with_warmup, epoch_batches
 from training.pairs import TrainingPair
 
 
@@ -87,11 +87,12 @@ def train_lora(
     module.model = get_peft_model(cast("torch.nn.Module", module.auto_model), lora)
     loss_fn = MultipleNegativesRankingLoss(model, scale=config.scale)
 
-    batches: list[list[TrainingPair]] = []
-    for epoch in range(config.epochs):
-        batches += make_batches(pairs, config.batch_size, config.seed + epoch)
-    if config.max_steps is not None:
-        batches = batches[: config.max_steps]
+    batches = epoch_batches(
+        lambda seed: make_batches(pairs, config.batch_size, seed),
+        epochs=config.epochs,
+        seed=config.seed,
+        max_steps=config.max_steps,
+    )
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser, scheduler = adamw_with_warmup(
         trainable,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+B = TypeVar("B")
 
 
 def adamw_with_warmup(
@@ -30,3 +32,13 @@ def adamw_with_warmup(
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return optimiser, torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
+
+
+def epoch_batches(
+    make: Callable[[int], list[B]], *, epochs: int, seed: int, max_steps: int | None
+) -> list[B]:
+    """The batches of every epoch (``make(seed + epoch)``), cut to ``max_steps`` when given."""
+    batches: list[B] = []
+    for epoch in range(epochs):
+        batches += make(seed + epoch)
+    return batches if max_steps is None else batches[:max_steps]
