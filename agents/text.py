@@ -95,7 +95,8 @@ OPERATION_VERBS = frozenset(
         "zip",
     ]
 )
-MAX_SUBTASKS = 6
+MAX_SUBTASKS = 6  # clauses of the deterministic split and of a skill description
+MAX_LM_SUBTASKS = 8  # steps of an LM decomposition (a long requirement can need more than 6)
 
 
 def parse_numbered_list(text: str, *, first_number_given: bool = True) -> list[str]:
@@ -120,31 +121,35 @@ def parse_numbered_list(text: str, *, first_number_given: bool = True) -> list[s
 
 
 def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) -> list[str] | None:
-    """The items if they are a usable decomposition, else ``None``.
+    """The distinct items if they are a usable decomposition, else ``None``.
 
-    Usable: 1 to MAX_SUBTASKS items of 2 to 30 words, no duplicates, not copied from the
-    few-shot examples (a small LM often repeats them) nor the whole requirement restated as one
-    of several steps, and each sharing at least one content
-    word with the requirement or being short enough to be a plain operation.
+    Repeated items are dropped first (a small LM often loops on a step). Usable: 1 to
+    MAX_LM_SUBTASKS items of 2 to 30 words, each sharing a content word with the requirement,
+    none restating the whole requirement (when there are several), and at most half of them
+    copied from the few-shot examples: a small LM often repeats a shot wholesale, while a
+    shot's step that the requirement also needs is a fair step (shots are chosen for their
+    similar skills).
     """
     cleaned = [re.sub(r"\s+", " ", item).strip(" .") for item in items]
-    cleaned = [item for item in cleaned if item]
-    if not 1 <= len(cleaned) <= MAX_SUBTASKS:
-        return None
-    echoed_set = {e.strip(" .").lower() for e in echoed}
-    if len(cleaned) > 1:  # restating the whole requirement as one step is no decomposition
-        echoed_set.add(requirement.strip(" .").lower())
-    requirement_words = set(tokenize(requirement))
-    seen: set[str] = set()
+    distinct: list[str] = []
     for item in cleaned:
-        words = item.split()
-        key = item.lower()
-        if not 2 <= len(words) <= 30 or key in seen or key in echoed_set:
+        if item and item.lower() not in (d.lower() for d in distinct):
+            distinct.append(item)
+    if not 1 <= len(distinct) <= MAX_LM_SUBTASKS:
+        return None
+    copied = {e.strip(" .").lower() for e in echoed}
+    if 2 * sum(item.lower() in copied for item in distinct) > len(distinct):
+        return None
+    restated = requirement.strip(" .").lower()
+    requirement_words = set(tokenize(requirement))
+    for item in distinct:
+        if not 2 <= len(item.split()) <= 30:
+            return None
+        if len(distinct) > 1 and item.lower() == restated:
             return None
         if not requirement_words & set(tokenize(item)):
             return None
-        seen.add(key)
-    return cleaned
+    return distinct
 
 
 def split_clauses(requirement: str) -> list[str]:

@@ -248,6 +248,17 @@ def test_text_helpers() -> None:
     assert valid_subtasks(["shuffle rows"], "shuffle rows please", echoed=[]) == ["shuffle rows"]
     assert valid_subtasks(["fly to mars"], "shuffle rows", echoed=[]) is None
     assert valid_subtasks(["x"] * 7, "x", echoed=[]) is None
+    looped = ["Load rows", "Batch rows", "load rows.", "Batch rows"]
+    assert valid_subtasks(looped, "load rows, batch rows", echoed=[]) == ["Load rows", "Batch rows"]
+    many = [f"sort column {n}" for n in range(9)]
+    assert valid_subtasks(many[:8], "sort column", echoed=[]) == many[:8]
+    assert valid_subtasks(many, "sort column", echoed=[]) is None
+    shot = ["Shuffle rows", "Batch them"]
+    needed = "Shuffle rows, then zip them"
+    own = ["Shuffle rows", "Zip them"]  # one step of a shot is fair when the requirement needs it
+    assert valid_subtasks(own, needed, shot) == own
+    assert valid_subtasks(["Shuffle rows", "Batch them", "Zip them"], needed, shot) is None
+    assert valid_subtasks(["Shuffle rows"], needed, shot) is None
     restated = ["Zip two pipes and map f", "Map a function over pairs"]
     assert valid_subtasks(restated, "Zip two pipes and map f.", echoed=[]) is None
     assert strip_surface('Read "a.csv" from data/in.csv 32 times') == "Read from file times"

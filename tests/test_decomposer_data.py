@@ -16,9 +16,12 @@ from indexes.record import ApiRecord
 from tests.conftest import make_record
 from training.dataset import ContaminationError, forbidden_texts
 from training.decomposer_data import (
+    PART_STEPS,
     DecomposerExample,
     assert_clean,
     build_decomposer_set,
+    compound_example,
+    join_parts,
     library_examples,
     numbered,
     read_examples,
@@ -75,6 +78,40 @@ def test_long_forms_and_background_keep_the_steps() -> None:
         assert valid_subtasks(list(steps), text, []) == steps
 
 
+def test_compound_requirement_holds_both_parts_and_lists_every_step(
+    records: list[ApiRecord],
+) -> None:
+    from agents.demonstrations import ApiGroup
+
+    by_name = {r.name: r for r in records}
+    first = ApiGroup("a", (by_name["sort_rows"], by_name["drop_dupes"]))
+    second = ApiGroup("b", (by_name["shuffle"], by_name["batch"]))
+    parts = [
+        (first, ["Sort the rows by the values of a column", "Remove duplicated rows"]),
+        (second, ["Shuffle the elements of a sequence", "Group consecutive elements"]),
+    ]
+    made = [compound_example("demo", parts, [], random.Random(seed)) for seed in range(40)]
+    examples = [e for e in made if e is not None]
+    assert len(examples) > 30 and any(len(parse_numbered_list(e.completion)) > 2 for e in examples)
+    for example in examples:
+        assert example.group == "a+b"
+        steps = parse_numbered_list(example.completion)
+        assert steps[0] == parts[0][1][0] and parts[1][1][0] in steps  # each part, in order
+        text = example.requirement.lower()
+        spots = [text.find(s.split(" ", 1)[1].lower()) for s in steps]
+        assert all(s >= 0 for s in spots) and spots == sorted(spots)
+
+
+def test_join_parts_reads_as_one_text() -> None:
+    joined = {
+        join_parts("Sort the rows.", "First, drop nulls.", random.Random(n)) for n in range(30)
+    }
+    assert "Sort the rows, then drop nulls." in joined
+    assert "Sort the rows. Also, drop nulls." in joined
+    background = join_parts("Sort.", "Drop nulls.", random.Random(0), "I have a table. ")
+    assert background == "Sort. I have a table. Drop nulls."
+
+
 def test_examples_are_deterministic_given_a_seed(records: list[ApiRecord]) -> None:
     a = library_examples("demo", records, 12, seed=1)
     assert a == library_examples("demo", records, 12, seed=1)
@@ -95,7 +132,7 @@ def test_examples_use_the_agents_prompts_and_parse(records: list[ApiRecord]) -> 
             assert example.prompt.endswith(f"Requirement: {example.requirement}\nSubtasks:\n1.")
             assert example.completion.endswith("\n\n")
             items = parse_numbered_list(example.completion)
-            assert 1 <= len(items) <= 4
+            assert 1 <= len(items) <= (4 if "+" not in example.group else 2 * max(PART_STEPS))
             assert valid_subtasks(items, example.requirement, []) == items
 
 

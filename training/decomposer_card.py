@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from training.decomposer_data import COMPOUND, SINGLE_STEP
+
 EVALUATION_MARK = "## Evaluation"
 
 
@@ -47,8 +49,11 @@ def write_card(out_dir: Path, *, keep_evaluation: bool = True) -> None:
         "(`agents.demonstrations.api_groups`); each API's summary gives an imperative step; the "
         "requirement joins the steps with varied joiners (also one sentence per step), openers, "
         "paraphrased verbs, made-up details (file names, columns, numbers), sometimes a sentence "
-        "of background or one step spelled out with the API's full summary; 15% of the "
-        "decompose examples are a single step.",
+        "of background or one step spelled out with the API's full summary. A decompose "
+        f"example is drawn with probability {COMPOUND:.0%} as two groups' requirements joined "
+        "into one longer text of several sentences (1–3 steps each, often after a background "
+        "sentence) that lists every step, and otherwise as a single step with probability "
+        f"{SINGLE_STEP:.0%}.",
         "- Both prompts in exactly the agent's format (`agents.prompts`): `skills_prompt` -> the "
         "steps' general operations without names (checked with `valid_skills`); "
         "`decompose_prompt` with 0–3 shots from the library's shipped example bank -> the "

@@ -7,7 +7,9 @@ For each library, groups of 2–4 APIs used together (one docstring example, or 
   no names), checked with ``valid_skills``;
 * ``decompose``: ``decompose_prompt(requirement, shots)`` -> `` step\\n2. step\\n...\\n\\n``
   with 0–3 shots from the library's shipped example bank (never one of the same APIs), checked with
-  ``parse_numbered_list`` and ``valid_subtasks`` as the agent checks the LM's output.
+  ``parse_numbered_list`` and ``valid_subtasks`` as the agent checks the LM's output. A share
+  (``COMPOUND``) joins two groups' requirements into one longer text of several sentences,
+  as people write when one job needs two things done, and lists all their steps.
 
 Deterministic given a seed. Examples containing an evaluation text are dropped and the result
 is checked (``assert_clean``).
@@ -25,17 +27,27 @@ from typing import Literal
 from agents.demonstrations import ApiGroup, api_groups, subtask_text
 from agents.examples import Demonstration, examples_dir
 from agents.prompts import decompose_prompt, skills_prompt
-from agents.text import parse_numbered_list, valid_skills, valid_subtasks
+from agents.text import MAX_LM_SUBTASKS, parse_numbered_list, valid_skills, valid_subtasks
 from evaluation.data import contaminated
 from indexes.record import ApiRecord
 from training.dataset import TRAINING_LIBRARIES, ContaminationError, forbidden_texts
-from training.decomposer_phrases import requirement_text, skill_phrase, step_phrase
+from training.decomposer_phrases import (
+    context_sentence,
+    requirement_text,
+    skill_phrase,
+    step_phrase,
+)
 
 Kind = Literal["skills", "decompose"]
 MAX_PROMPT_CHARS = 1100  # ~300 SmolLM2 tokens: keeps a training step short on CPU
 SHOT_WEIGHTS = (1, 1, 2, 4)  # P(k shots), k = 0..3; the agent shows 3 when the bank has them
 MAX_SKILL_TEXT_WORDS = 24  # fits the agent's skills token limit (agents.nodes.SKILLS_MAX_TOKENS)
 SINGLE_STEP = 0.15  # share of decompose examples that are one step (a one-API requirement)
+COMPOUND = 0.3  # share of decompose examples that join two groups' requirements
+MAX_COMPOUND_PROMPT_CHARS = 1700  # room for a long requirement and a shot or two
+PART_STEPS = (1, 2, 2, 3)  # steps of each part: one job of a compound often needs one or two APIs
+PART_BACKGROUND = 0.4  # chance of a background sentence before each part
+PART_JOINERS = (" ", "Also, ", "After that, ", "Then ", ", then ")
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,54 @@ def decompose_example(
     rng: random.Random,
 ) -> DecomposerExample | None:
     requirement = requirement_text(steps, rng, long_forms(group)[: len(steps)])
-    names = {n for r in group.records for n in (r.name, *r.aliases)}
+    return _decompose(library, [group], requirement, steps, bank, rng, MAX_PROMPT_CHARS)
+
+
+def compound_example(
+    library: str,
+    parts: Sequence[tuple[ApiGroup, Sequence[str]]],
+    bank: Sequence[Demonstration],
+    rng: random.Random,
+) -> DecomposerExample | None:
+    """Two groups' requirements in one text (a joiner between them), each cut to 1–3 steps and
+    often with a sentence of background; every step, in order."""
+    parts = [(g, list(steps)[: rng.choice(PART_STEPS)]) for g, steps in parts]
+    texts = [requirement_text(steps, rng, long_forms(g)[: len(steps)]) for g, steps in parts]
+    backgrounds = [context_sentence(rng) if rng.random() < PART_BACKGROUND else "" for _ in parts]
+    requirement = backgrounds[0] + join_parts(texts[0], texts[1], rng, backgrounds[1])
+    steps = [s for _, part_steps in parts for s in part_steps]
+    if len(steps) > MAX_LM_SUBTASKS or len({s.lower() for s in steps}) < len(steps):
+        return None
+    groups = [g for g, _ in parts]
+    return _decompose(library, groups, requirement, steps, bank, rng, MAX_COMPOUND_PROMPT_CHARS)
+
+
+def join_parts(first: str, second: str, rng: random.Random, background: str = "") -> str:
+    """Two requirements as one text: a new sentence (after ``background``, if any), or the
+    second run on after a joiner."""
+    joiner = " " if background else rng.choice(PART_JOINERS)
+    if joiner == " ":
+        return f"{first} {background}{second}"
+    second = second.removeprefix("First, ")
+    if not second.startswith("I "):
+        second = second[:1].lower() + second[1:]
+    if joiner == ", then ":
+        return f"{first.rstrip('.?')}, then {second}"
+    return f"{first} {joiner}{second}"
+
+
+def _decompose(
+    library: str,
+    groups: Sequence[ApiGroup],
+    requirement: str,
+    steps: Sequence[str],
+    bank: Sequence[Demonstration],
+    rng: random.Random,
+    max_chars: int,
+) -> DecomposerExample | None:
+    """The decompose example for ``requirement`` -> ``steps`` with shots that share no API
+    or step with it, fewest dropped to fit ``max_chars``; ``None`` if the agent would reject it."""
+    names = {n for g in groups for r in g.records for n in (r.name, *r.aliases)}
     lowered = {s.lower() for s in steps}
     usable = [
         d for d in bank if not names & set(d.apis) and not lowered & {s.lower() for s in d.subtasks}
@@ -100,7 +159,7 @@ def decompose_example(
     k = rng.choices(range(len(SHOT_WEIGHTS)), weights=SHOT_WEIGHTS)[0]
     shots = rng.sample(usable, min(k, len(usable)))
     prompt = decompose_prompt(requirement, shots)
-    while len(prompt) > MAX_PROMPT_CHARS and shots:
+    while len(prompt) > max_chars and shots:
         shots.pop()
         prompt = decompose_prompt(requirement, shots)
     completion = numbered(steps)
@@ -108,7 +167,8 @@ def decompose_example(
     parsed = parse_numbered_list(completion)
     if valid_subtasks(parsed, requirement, echoed) != list(steps):
         return None
-    return DecomposerExample(library, "decompose", group.id, requirement, prompt, completion)
+    group_id = "+".join(g.id for g in groups)
+    return DecomposerExample(library, "decompose", group_id, requirement, prompt, completion)
 
 
 def long_forms(group: ApiGroup) -> list[str]:
@@ -141,6 +201,9 @@ def library_examples(
             break
         if i % 2 == 0:
             example = skills_example(library, group, steps, rng)
+        elif len(groups) > 1 and rng.random() < COMPOUND:
+            other, other_steps = groups[(i + 1 + rng.randrange(len(groups) - 1)) % len(groups)]
+            example = compound_example(library, [(group, steps), (other, other_steps)], bank, rng)
         else:
             if rng.random() < SINGLE_STEP:
                 steps = steps[:1]
