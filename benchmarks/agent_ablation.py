@@ -5,9 +5,9 @@
 
 Variants: the LM's likelihood reranking on and off (``recommend(rerank=...)``), with the LM
 decomposing, and the deterministic agent (``--llm none``) for reference. Each scores the first
-``--first`` coarse requirements of every library (k=10, the pool indexes under ``--home``) and
-reports R@5 and how many decompositions the LM wrote (no fallback). Evaluation tasks are only
-scored here; nothing is tuned on them.
+``--first`` coarse requirements of every library (the evaluation's ``AgentMethod``: k=10, the
+pool indexes under ``--home``) and reports R@5 and how many decompositions the LM wrote (no
+fallback). Evaluation tasks are only scored here; nothing is tuned on them.
 """
 
 from __future__ import annotations
@@ -15,31 +15,25 @@ from __future__ import annotations
 import argparse
 import statistics
 from pathlib import Path
-from typing import Any
 
-from agents.recommend import recommend
 from evaluation.data import LIBRARIES
-from evaluation.methods import AGENT_K, Env, identity
+from evaluation.methods import AgentMethod, Env
 from evaluation.metrics import recall_at
 from evaluation.naming import ranked_names
 from evaluation.suites import coarse_suite
 from indexes.store import IndexStore
 
 
-def score(library: str, first: int, env: Env, options: dict[str, Any]) -> tuple[float, int]:
+def score(method: AgentMethod, library: str, first: int, env: Env) -> tuple[float, int]:
     """Mean R@5 over the first ``first`` coarse requirements, and how many the LM decomposed."""
     suite = coarse_suite(library)
-    index = env.index(suite)
-    recalls: list[float] = []
-    decomposed = 0
-    for task in suite.tasks[:first]:
-        answer = recommend(
-            task.query, library, suite.version, k=AGENT_K, store=env.store_for(None), **options
-        )
-        records = [r for api in answer["apis"] if (r := index.get(api["id"]))]
-        ranked = ranked_names([identity(r) for r in records], task.gold)
-        recalls.append(recall_at(ranked, task.gold, 5))
-        decomposed += answer["paths"].get("decompose") == "lm"
+    tasks = suite.tasks[:first]
+    rankings = method.rank(suite, tasks, env)
+    recalls = [
+        recall_at(ranked_names(r.items, t.gold), t.gold, 5)
+        for r, t in zip(rankings, tasks, strict=True)
+    ]
+    decomposed = sum(r.paths.get("decompose") == "lm" for r in rankings)
     return statistics.fmean(recalls), decomposed
 
 
@@ -54,23 +48,22 @@ def main() -> None:
 
     torch.set_num_threads(1)
     env = Env(IndexStore(args.home))
-    variants = {
-        f"{args.llm}, LM rerank": {"llm": args.llm, "rerank": True},
-        f"{args.llm}, no rerank": {"llm": args.llm, "rerank": False},
-        "none (deterministic)": {"llm": "none"},
-    }
+    variants = [
+        AgentMethod(f"{args.llm}, LM rerank", args.llm, "LM decomposes and reranks"),
+        AgentMethod(f"{args.llm}, no rerank", args.llm, "LM decomposes", rerank=False),
+        AgentMethod("none (deterministic)", "none", "no LM"),
+    ]
     print("| variant | " + " | ".join(args.libraries) + " | mean R@5 |")
     print("|---|" + "---|" * (len(args.libraries) + 1), flush=True)
-    for name, options in variants.items():
+    for method in variants:
         cells: list[str] = []
         recalls: list[float] = []
         for library in args.libraries:
-            recall, decomposed = score(library, args.first, env, options)
+            recall, decomposed = score(method, library, args.first, env)
             recalls.append(recall)
             cells.append(f"{recall:.3f} ({decomposed}/{args.first} LM)")
-        print(
-            f"| {name} | " + " | ".join(cells) + f" | {statistics.fmean(recalls):.3f} |", flush=True
-        )
+        mean = statistics.fmean(recalls)
+        print(f"| {method.name} | " + " | ".join(cells) + f" | {mean:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -211,13 +211,20 @@ class AgentMethod:
     """The full agent (``recommend``): decompose, retrieve per subtask, rerank."""
 
     def __init__(
-        self, name: str, llm: str | None, description: str, *, embedder: str | None = None
+        self,
+        name: str,
+        llm: str | None,
+        description: str,
+        *,
+        embedder: str | None = None,
+        rerank: bool = True,
     ) -> None:
         self.name = name
         self.llm = llm
         self.description = description
         self.uses_lm = llm != "none"
         self.embedder = embedder
+        self.rerank = rerank
 
     def supports(self, suite: Suite) -> bool:
         return True
@@ -235,6 +242,7 @@ class AgentMethod:
                     suite.version,
                     k=AGENT_K,
                     llm=self.llm,
+                    rerank=self.rerank,
                     store=env.store_for(self.embedder),
                 )
             except ApipilotError as exc:
