@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from training.decomposer_data import DecomposerExample
-from training.optim import adamw_with_warmup, epoch_batches
+from training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ADAPTER_CONFIG = "adapter_config.json"
@@ -177,12 +177,7 @@ def train_decomposer(
     start = time.perf_counter()
     for step, batch in enumerate(batches):
         loss = completion_loss(inner, *_tensors(batch, pad_id, device))
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimiser.step()
-        scheduler.step()
-        result.losses.append(float(loss.detach()))
+        result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
         if log is not None and (step % 10 == 0 or step == len(batches) - 1):
             elapsed = time.perf_counter() - start

@@ -12,7 +12,7 @@ from typing import Any, cast
 from retrieval.embedder import shipped_minilm_path
 from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
 from training.batches import make_batches
-from training.optim import adamw_with_warmup, epoch_batches
+from training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 from training.pairs import TrainingPair
 
 
@@ -110,12 +110,7 @@ def train_lora(
             columns.append([p.negative for p in batch])
         features = [_to_device(model.preprocess(texts), device) for texts in columns]
         loss = loss_fn(features, torch.empty(0))
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimiser.step()
-        scheduler.step()
-        result.losses.append(float(loss.detach()))
+        result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
         if log is not None and (step % 20 == 0 or step == len(batches) - 1):
             recent = result.losses[-20:]

@@ -34,6 +34,19 @@ def adamw_with_warmup(
     return optimiser, torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
 
 
+def optimisation_step(loss: Any, params: list[Any], optimiser: Any, scheduler: Any) -> float:
+    """Back-propagate ``loss``, clip the gradient norm of ``params`` to 1, step the optimiser
+    and the schedule; the loss as a float."""
+    import torch
+
+    optimiser.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimiser.step()
+    scheduler.step()
+    return float(loss.detach())
+
+
 def epoch_batches(
     make: Callable[[int], list[B]], *, epochs: int, seed: int, max_steps: int | None
 ) -> list[B]:

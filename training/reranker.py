@@ -12,7 +12,7 @@ from typing import Any
 from retrieval.cross_encoder import CE_SAVED_MODULES, CE_TARGETS, MAX_LENGTH, load_cross_encoder
 from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS
 from training.lora import _scrub_base_path, _seed_everything
-from training.optim import adamw_with_warmup
+from training.optim import adamw_with_warmup, optimisation_step
 from training.reranker_data import RerankGroup
 
 LOSSES = ("listwise", "bce")
@@ -63,7 +63,6 @@ def train_reranker(
     groups: list[RerankGroup], out_dir: Path, config: RerankConfig, *, log: Any = None
 ) -> RerankResult:
     """Train the cross-encoder adapter on ``groups`` (one size of group) and save it."""
-    import torch
     from peft import LoraConfig, get_peft_model
 
     if config.loss not in LOSSES:
@@ -113,12 +112,7 @@ def train_reranker(
             return_tensors="pt",
         ).to(device)
         loss = group_loss(model(**features).logits.view(-1), len(batch), config.loss)
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimiser.step()
-        scheduler.step()
-        result.losses.append(float(loss.detach()))
+        result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
         if log is not None and (step % 20 == 0 or step == len(batches) - 1):
             recent = result.losses[-20:]
