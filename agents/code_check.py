@@ -6,7 +6,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from indexes.api_index import ApiIndex
+from apipilot.indexes.api_index import ApiIndex
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.examples import ExampleBank
-from agents.lm.base import LanguageModel
-from indexes.api_index import ApiIndex
-from retrieval.cross_encoder import Reranker
+from apipilot.agents.examples import ExampleBank
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.retrieval.cross_encoder import Reranker
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agents.examples import Demonstration
-from agents.text import fallback_skills
-from indexes.record import ApiRecord
+from apipilot.agents.examples import Demonstration
+from apipilot.agents.text import fallback_skills
+from apipilot.indexes.record import ApiRecord
 
 _FUNCTIONAL_NOTE = re.compile(r"\s*\(functional name: ``?\w+``?\)\s*", re.IGNORECASE)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -14,8 +14,8 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agents.recommend import recommend
-from indexes.corpora import DEFAULT_LIBRARY
+from apipilot.agents.recommend import recommend
+from apipilot.indexes.corpora import DEFAULT_LIBRARY
 
 
 @dataclass(frozen=True)

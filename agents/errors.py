@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.errors import ApipilotError
+from apipilot.retrieval.errors import ApipilotError
 
 
 class AgentError(ApipilotError):

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from indexes.corpora import corpora_dir
-from indexes.store import version_key
-from retrieval.embedder import Embedder, Vectors
-from retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.indexes.corpora import corpora_dir
+from apipilot.indexes.store import version_key
+from apipilot.retrieval.embedder import Embedder, Vectors
+from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
 @dataclass(frozen=True)

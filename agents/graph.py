@@ -8,9 +8,9 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agents import nodes
-from agents.context import AgentContext
-from agents.state import AgentInput, AgentState
+from apipilot.agents import nodes
+from apipilot.agents.context import AgentContext
+from apipilot.agents.state import AgentInput, AgentState
 
 
 def _after_answer(state: AgentState, runtime: Runtime[AgentContext]) -> str:

@@ -14,21 +14,21 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from agents import prompts
-from agents.code_check import check_code
-from agents.context import AgentContext
-from agents.examples import Demonstration
-from agents.rerank import LikelihoodReranker
-from agents.state import AgentState, Candidate, RetrieveTask
-from agents.text import (
+from apipilot.agents import prompts
+from apipilot.agents.code_check import check_code
+from apipilot.agents.context import AgentContext
+from apipilot.agents.examples import Demonstration
+from apipilot.agents.rerank import LikelihoodReranker
+from apipilot.agents.state import AgentState, Candidate, RetrieveTask
+from apipilot.agents.text import (
     fallback_skills,
     parse_numbered_list,
     split_clauses,
     valid_skills,
     valid_subtasks,
 )
-from retrieval.cross_encoder import rerank_order
-from retrieval.errors import ApipilotError
+from apipilot.retrieval.cross_encoder import rerank_order
+from apipilot.retrieval.errors import ApipilotError
 
 REQUIREMENT_KEY = "requirement"
 # Room for the longest usable answers: the decomposer's doc-derived training completions reach

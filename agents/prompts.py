@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.examples import Demonstration
-from indexes.record import ApiRecord
+from apipilot.agents.examples import Demonstration
+from apipilot.indexes.record import ApiRecord
 
 # Library-independent shots for the skills step (it runs before examples are chosen).
 SKILL_SHOTS: tuple[tuple[str, str], ...] = (

@@ -6,16 +6,16 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from agents.context import AgentContext
-from agents.examples import ExampleBank, find_bank
-from agents.graph import graph
-from agents.lm.base import LanguageModel
-from agents.state import AgentState
-from indexes.api_index import ApiIndex
-from indexes.record import ApiRecord
-from indexes.store import IndexStore
-from retrieval.cross_encoder import RERANK_DEPTH, Reranker, load_reranker
-from retrieval.errors import ConfigError
+from apipilot.agents.context import AgentContext
+from apipilot.agents.examples import ExampleBank, find_bank
+from apipilot.agents.graph import graph
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.state import AgentState
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.cross_encoder import RERANK_DEPTH, Reranker, load_reranker
+from apipilot.retrieval.errors import ConfigError
 
 MAX_REQUIREMENT_CHARS = 2000
 NO_LM = "none"
@@ -49,7 +49,7 @@ def resolve_lm(llm: str | LanguageModel | None) -> LanguageModel | None:
         return llm
     if llm == NO_LM:
         return None
-    from agents.lm import load_lm
+    from apipilot.agents.lm import load_lm
 
     return load_lm(llm)
 

@@ -11,11 +11,11 @@ import math
 import threading
 from collections.abc import Sequence
 
-from agents import prompts
-from agents.lm.base import LanguageModel
-from indexes.api_index import ApiIndex
-from retrieval.errors import ModelError
-from retrieval.fusion import reciprocal_rank_fusion
+from apipilot.agents import prompts
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.retrieval.errors import ModelError
+from apipilot.retrieval.fusion import reciprocal_rank_fusion
 
 NEUTRAL_TASK = "something"
 

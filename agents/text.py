@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from retrieval.bm25 import tokenize
+from apipilot.retrieval.bm25 import tokenize
 
 _NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s*(.+?)\s*$")
 _QUOTED = re.compile(r"""(["'`]).*?\1""")

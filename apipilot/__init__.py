@@ -26,9 +26,9 @@ from apipilot._api import (
     recommend,
     search,
 )
-from indexes.errors import IndexNotFound
-from indexes.store import apipilot_version as _apipilot_version
-from retrieval.errors import ApipilotError, ConfigError
+from apipilot.indexes.errors import IndexNotFound
+from apipilot.indexes.store import apipilot_version as _apipilot_version
+from apipilot.retrieval.errors import ApipilotError, ConfigError
 
 __version__ = _apipilot_version()
 

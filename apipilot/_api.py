@@ -12,13 +12,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from indexes.api_index import ApiIndex, SearchHit
-from indexes.corpora import DEFAULT_LIBRARY
-from indexes.record import ApiRecord
-from indexes.store import IndexStore, default_home
-from retrieval.embedder import DEFAULT_EMBEDDER
-from retrieval.errors import ApipilotError, ConfigError
-from retrieval.search import MODES
+from apipilot.indexes.api_index import ApiIndex, SearchHit
+from apipilot.indexes.corpora import DEFAULT_LIBRARY
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore, default_home
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
+from apipilot.retrieval.errors import ApipilotError, ConfigError
+from apipilot.retrieval.search import MODES
 
 MAX_K = 200
 _stores: dict[Path, IndexStore] = {}
@@ -168,7 +168,7 @@ def recommend(
     "library", "version", "skills", "subtasks": [{"text", "apis"}], "apis": [...], "code",
     "unknown_apis", "paths", "notes", "timings", "models", ...}``.
     """
-    from agents.recommend import recommend as run_agent
+    from apipilot.agents.recommend import recommend as run_agent
 
     store = store_for(home)
     open_index(library, version, home)  # load under the lock; the agent then finds it cached
@@ -196,7 +196,7 @@ def build_index(
     """Read ``source`` (a JSONL file, a docs directory, ``corpus:NAME@VERSION``…) and publish
     its index; unchanged records keep their vectors. Returns the build summary as a dict.
     """
-    from indexes.building import build_from_source
+    from apipilot.indexes.building import build_from_source
 
     result = build_from_source(
         store_for(home), source, library, version, embedder_spec=embedder, strict=strict

@@ -14,8 +14,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from agents.recommend import recommend
-from indexes.store import IndexStore
+from apipilot.agents.recommend import recommend
+from apipilot.indexes.store import IndexStore
 
 REQUIREMENTS = [
     "Load text data from a CSV file, then batch and shuffle it",

@@ -16,12 +16,12 @@ import argparse
 import statistics
 from pathlib import Path
 
-from evaluation.data import LIBRARIES
-from evaluation.methods import AgentMethod, Env
-from evaluation.metrics import recall_at
-from evaluation.naming import ranked_names
-from evaluation.suites import coarse_suite
-from indexes.store import IndexStore
+from apipilot.evaluation.data import LIBRARIES
+from apipilot.evaluation.methods import AgentMethod, Env
+from apipilot.evaluation.metrics import recall_at
+from apipilot.evaluation.naming import ranked_names
+from apipilot.evaluation.suites import coarse_suite
+from apipilot.indexes.store import IndexStore
 
 
 def score(method: AgentMethod, library: str, first: int, env: Env) -> tuple[float, int]:

@@ -24,12 +24,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from agents import nodes
-from agents.context import AgentContext
-from agents.examples import ExampleBank, find_bank
-from agents.lm.base import LanguageModel
-from evaluation.data import LIBRARIES, EvalTask
-from evaluation.suites import POOL_VERSION, Suite, coarse_suite, fine_suite
+from apipilot.agents import nodes
+from apipilot.agents.context import AgentContext
+from apipilot.agents.examples import ExampleBank, find_bank
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.evaluation.data import LIBRARIES, EvalTask
+from apipilot.evaluation.suites import POOL_VERSION, Suite, coarse_suite, fine_suite
 
 N_EXAMPLES = AgentContext.__dataclass_fields__["n_examples"].default
 
@@ -92,10 +92,10 @@ def score_suite(tasks: Sequence[EvalTask], lm: LanguageModel, bank: ExampleBank 
 
 
 def recall_at_5(suite: Suite, tasks: Sequence[EvalTask], llm: str, home: Path | None) -> float:
-    from evaluation.methods import AgentMethod, Env
-    from evaluation.metrics import recall_at
-    from evaluation.naming import ranked_names
-    from indexes.store import IndexStore
+    from apipilot.evaluation.methods import AgentMethod, Env
+    from apipilot.evaluation.metrics import recall_at
+    from apipilot.evaluation.naming import ranked_names
+    from apipilot.indexes.store import IndexStore
 
     env = Env(IndexStore(home))
     rankings = AgentMethod(llm, llm, "agent").rank(suite, tasks, env)
@@ -125,8 +125,8 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from agents.lm import load_lm
-    from retrieval.embedder import load_embedder
+    from apipilot.agents.lm import load_lm
+    from apipilot.retrieval.embedder import load_embedder
 
     torch.set_num_threads(1)
     embedder = load_embedder("minilm")

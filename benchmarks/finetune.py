@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.data import LIBRARIES, load_tasks
-from evaluation.metrics import precision_at, recall_at, unique_names
-from indexes.sources import read_source
-from indexes.store import IndexStore
-from retrieval.embedder import Embedder, load_embedder
+from apipilot.evaluation.data import LIBRARIES, load_tasks
+from apipilot.evaluation.metrics import precision_at, recall_at, unique_names
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import Embedder, load_embedder
 
 # ../shared/data/README.md, "Baselines measured on this data"; targets of issue 6
 APIRETRIEVER_R5 = {

@@ -31,7 +31,7 @@ def _load_phase() -> dict[str, float]:
 
     torch.set_num_threads(1)
     t1 = time.perf_counter()
-    from agents.lm.transformers_lm import load_embedded
+    from apipilot.agents.lm.transformers_lm import load_embedded
 
     load_embedded()
     t2 = time.perf_counter()
@@ -43,7 +43,7 @@ def _run_phase() -> dict[str, float]:
     import torch
 
     torch.set_num_threads(1)
-    from agents.lm.transformers_lm import load_embedded
+    from apipilot.agents.lm.transformers_lm import load_embedded
 
     lm = load_embedded()
     tok = lm._tokenizer

@@ -30,9 +30,9 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from indexes.record import ApiRecord
-from indexes.store import IndexStore, default_home
-from retrieval.embedder import HashingEmbedder
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore, default_home
+from apipilot.retrieval.embedder import HashingEmbedder
 
 QUERIES = [
     "shuffle the elements of a datapipe",
@@ -82,7 +82,7 @@ def percentile(values: list[float], q: float) -> float:
 @contextmanager
 def server(home: Path, llm: str) -> Iterator[tuple[str, int]]:
     """``apipilot mcp --http --port 0``: yields its URL and pid, and stops it at the end."""
-    command = [sys.executable, "-c", "from ui.cli import main; main()", "mcp", "--http"]
+    command = [sys.executable, "-c", "from apipilot.ui.cli import main; main()", "mcp", "--http"]
     command += ["--host", "127.0.0.1", "--port", "0", "--home", str(home), "--llm", llm]
     env = os.environ | {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     process = subprocess.Popen(

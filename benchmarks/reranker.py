@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from apipilot.evaluation.data import LIBRARIES, load_tasks
+from apipilot.evaluation.metrics import precision_at, recall_at, unique_names
+from apipilot.indexes.api_index import ApiIndex, SearchHit
+from apipilot.indexes.rerank import rerank_hits
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.cross_encoder import Reranker, load_reranker
+from apipilot.retrieval.embedder import load_embedder
 from benchmarks.finetune import TARGET_R5
-from evaluation.data import LIBRARIES, load_tasks
-from evaluation.metrics import precision_at, recall_at, unique_names
-from indexes.api_index import ApiIndex, SearchHit
-from indexes.rerank import rerank_hits
-from indexes.sources import read_source
-from indexes.store import IndexStore
-from retrieval.cross_encoder import Reranker, load_reranker
-from retrieval.embedder import load_embedder
 
 
 def pool_index(home: Path, library: str, spec: str) -> ApiIndex:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation.data import APIRETRIEVER_P5, LIBRARIES, PUBLISHED_R5, load_tasks
-from evaluation.metrics import precision_at, recall_at, unique_names
-from indexes.sources import read_source
-from indexes.store import IndexStore
-from retrieval.embedder import Embedder, load_embedder
-from retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.evaluation.data import APIRETRIEVER_P5, LIBRARIES, PUBLISHED_R5, load_tasks
+from apipilot.evaluation.metrics import precision_at, recall_at, unique_names
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import Embedder, load_embedder
+from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
 def build_rate(embedder: Embedder, home: Path) -> None:

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from agents.lm.base import LanguageModel
-from evaluation.data import eval_dir
-from evaluation.methods import Env, Method
-from evaluation.naming import ranked_names
-from evaluation.sandbox import Limits, run_program
-from evaluation.suites import fine_suite
-from retrieval.errors import ConfigError
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.evaluation.data import eval_dir
+from apipilot.evaluation.methods import Env, Method
+from apipilot.evaluation.naming import ranked_names
+from apipilot.evaluation.sandbox import Limits, run_program
+from apipilot.evaluation.suites import fine_suite
+from apipilot.retrieval.errors import ConfigError
 
 RENAMED = {"monkey": "pandas", "beatnum": "numpy"}  # private library -> the real one
 STOPS = ("\n\n", "\n#", "\ndef ", "\nclass ", "\nprint(", "\nif __name__")

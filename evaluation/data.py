@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexes.corpora import corpora_dir
+from apipilot.indexes.corpora import corpora_dir
 
 LIBRARIES = ("torchdata", "monkey", "beatnum", "pandas", "numpy")
 SUITE_NAMES = {

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluation.methods import Env, Method, Ranking
-from evaluation.metrics import ndcg_at, precision_at, recall_at, reciprocal_rank
-from evaluation.naming import ranked_names
-from evaluation.suites import Suite
+from apipilot.evaluation.methods import Env, Method, Ranking
+from apipilot.evaluation.metrics import ndcg_at, precision_at, recall_at, reciprocal_rank
+from apipilot.evaluation.naming import ranked_names
+from apipilot.evaluation.suites import Suite
 
 CUTOFFS = (1, 5, 10)
 METRICS = (

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from evaluation.data import EvalTask, load_trec_run
-from evaluation.naming import Identity
-from evaluation.suites import Suite
-from indexes.api_index import ApiIndex
-from indexes.record import ApiRecord
-from indexes.store import IndexStore
-from retrieval.errors import ApipilotError, ConfigError
+from apipilot.evaluation.data import EvalTask, load_trec_run
+from apipilot.evaluation.naming import Identity
+from apipilot.evaluation.suites import Suite
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.errors import ApipilotError, ConfigError
 
 DEPTH = 50  # candidates a retrieval method returns per query (metrics read at most 10)
 AGENT_K = 10
@@ -56,7 +56,7 @@ class Env:
         """The suite's index; with ``embedder``, built with it from the shipped corpus once."""
         store = self.store_for(embedder)
         if embedder is not None and suite.version not in store.versions(suite.library):
-            from indexes.building import build_from_source
+            from apipilot.indexes.building import build_from_source
 
             corpus = f"corpus:{suite.library}@{suite.version}"
             build_from_source(store, corpus, embedder_spec=embedder)
@@ -123,8 +123,8 @@ class RerankedSearchMethod:
         return True
 
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
-        from indexes.rerank import rerank_hits
-        from retrieval.cross_encoder import load_reranker
+        from apipilot.indexes.rerank import rerank_hits
+        from apipilot.retrieval.cross_encoder import load_reranker
 
         reranker = load_reranker(self.reranker)
         if reranker is None:
@@ -230,7 +230,7 @@ class AgentMethod:
         return True
 
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
-        from agents.recommend import recommend
+        from apipilot.agents.recommend import recommend
 
         index = env.index(suite, self.embedder)
         out = []

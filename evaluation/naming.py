@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from evaluation.metrics import unique_names
+from apipilot.evaluation.metrics import unique_names
 
 Identity = tuple[str, ...]  # a record's name, then its aliases
 

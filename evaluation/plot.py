@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from evaluation.harness import CellResult
+from apipilot.evaluation.harness import CellResult
 
 
 def plot_r5(cells: Sequence[CellResult], path: Path) -> bool:

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.codegen import CodegenResult
-from evaluation.data import PUBLISHED_R5
-from evaluation.harness import METRICS, CellResult
+from apipilot.evaluation.codegen import CodegenResult
+from apipilot.evaluation.data import PUBLISHED_R5
+from apipilot.evaluation.harness import METRICS, CellResult
 
 REFERENCE_OF = {"bm25-plain": 0, "dense": 1, "apiretriever": 2}
 
@@ -240,7 +240,7 @@ def merge_reports(old: RunReport, new: RunReport) -> RunReport:
 
 def write_report(report: RunReport, out: Path) -> list[Path]:
     """Write ``latest.md``, ``latest.json``, ``r_at_5.png`` and ``README-results.md`` in ``out``."""
-    from evaluation.plot import plot_r5
+    from apipilot.evaluation.plot import plot_r5
 
     out.mkdir(parents=True, exist_ok=True)
     written = []

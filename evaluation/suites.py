@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from evaluation.data import LIBRARIES, SUITE_NAMES, EvalTask, load_tasks
-from retrieval.errors import ConfigError
+from apipilot.evaluation.data import LIBRARIES, SUITE_NAMES, EvalTask, load_tasks
+from apipilot.retrieval.errors import ConfigError
 
 Kind = Literal["fine", "coarse"]
 KINDS: tuple[Kind, ...] = ("fine", "coarse")

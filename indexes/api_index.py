@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from indexes.errors import DamagedIndex, EmbedderMismatch
-from indexes.meta import BM25_DIR, FAISS_FILE, RECORDS_FILE, VECTORS_FILE, IndexMeta
-from indexes.record import ApiRecord
-from retrieval.bm25 import BM25Index
-from retrieval.embedder import Embedder, Vectors, load_embedder
-from retrieval.search import HybridSearcher, Mode
-from retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.indexes.errors import DamagedIndex, EmbedderMismatch
+from apipilot.indexes.meta import BM25_DIR, FAISS_FILE, RECORDS_FILE, VECTORS_FILE, IndexMeta
+from apipilot.indexes.record import ApiRecord
+from apipilot.retrieval.bm25 import BM25Index
+from apipilot.retrieval.embedder import Embedder, Vectors, load_embedder
+from apipilot.retrieval.search import HybridSearcher, Mode
+from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexes.api_index import ApiIndex
-from indexes.errors import SourceError
-from indexes.meta import (
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.meta import (
     BM25_DIR,
     FAISS_FILE,
     META_FILE,
@@ -23,10 +23,10 @@ from indexes.meta import (
     IndexMeta,
     checksum_tree,
 )
-from indexes.record import ApiRecord
-from retrieval.bm25 import BM25Index
-from retrieval.embedder import Embedder, Vectors
-from retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.indexes.record import ApiRecord
+from apipilot.retrieval.bm25 import BM25Index
+from apipilot.retrieval.embedder import Embedder, Vectors
+from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 Progress = Callable[[int, int], None]  # (done, total) records embedded
 EMBED_BATCH = 256

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexes.builder import BuildStats, Progress
-from indexes.meta import IndexMeta
-from indexes.sources import read_source
-from indexes.store import IndexStore
-from retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
-from retrieval.errors import ConfigError
-from retrieval.vector_index import VectorIndexParams
+from apipilot.indexes.builder import BuildStats, Progress
+from apipilot.indexes.meta import IndexMeta
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
+from apipilot.retrieval.errors import ConfigError
+from apipilot.retrieval.vector_index import VectorIndexParams
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from apipilot._data import package_data
+
 DEFAULT_LIBRARY = "torchdata"
 DEFAULT_VERSION = "0.7.1"
 
 
 def corpora_dir() -> Path:
-    """``$APIPILOT_CORPORA``, else the ``corpora/`` folder of this checkout."""
+    """``$APIPILOT_CORPORA``, else the shipped corpora (package data)."""
     env = os.environ.get("APIPILOT_CORPORA")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "corpora"
+    return Path(env) if env else package_data("corpora")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexes.errors import DamagedIndex
+from apipilot.indexes.errors import DamagedIndex
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"

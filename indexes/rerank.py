@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from indexes.api_index import SearchHit
-from retrieval.cross_encoder import RERANK_DEPTH, Reranker, rerank_order
+from apipilot.indexes.api_index import SearchHit
+from apipilot.retrieval.cross_encoder import RERANK_DEPTH, Reranker, rerank_order
 
 
 def rerank_hits(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexes.corpora import shipped_corpora
-from indexes.errors import SourceError
-from indexes.readers.detect import detect_source
-from indexes.readers.jsonl import read_jsonl
-from indexes.readers.markdown import read_markdown
-from indexes.readers.python_package import read_python_package
-from indexes.readers.sphinx import read_sphinx
-from indexes.record import ReadReport
+from apipilot.indexes.corpora import shipped_corpora
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.detect import detect_source
+from apipilot.indexes.readers.jsonl import read_jsonl
+from apipilot.indexes.readers.markdown import read_markdown
+from apipilot.indexes.readers.python_package import read_python_package
+from apipilot.indexes.readers.sphinx import read_sphinx
+from apipilot.indexes.record import ReadReport
 
 UNVERSIONED = "unversioned"
 

@@ -23,14 +23,14 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from indexes.api_index import ApiIndex
-from indexes.builder import BuildStats, Progress, embed_records, timer, write_index
-from indexes.errors import IndexNotFound, IndexStoreError
-from indexes.meta import IndexMeta
-from indexes.record import ApiRecord
-from retrieval.embedder import Embedder
-from retrieval.errors import ConfigError
-from retrieval.vector_index import VectorIndexParams
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.builder import BuildStats, Progress, embed_records, timer, write_index
+from apipilot.indexes.errors import IndexNotFound, IndexStoreError
+from apipilot.indexes.meta import IndexMeta
+from apipilot.indexes.record import ApiRecord
+from apipilot.retrieval.embedder import Embedder
+from apipilot.retrieval.errors import ConfigError
+from apipilot.retrieval.vector_index import VectorIndexParams
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 BUILDS = ".builds"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.errors import ConfigError
+from apipilot.retrieval.errors import ConfigError
 
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 _PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from retrieval.errors import ConfigError, ModelError
-from retrieval.finetuned import ADAPTER_CONFIG, ADAPTER_WEIGHTS
+from apipilot._data import package_data
+from apipilot.retrieval.errors import ConfigError, ModelError
+from apipilot.retrieval.finetuned import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 
 RERANKER_SPEC = "minilm-ce"
 NO_RERANKER = "none"
@@ -41,7 +42,7 @@ class Reranker(Protocol):
 
 def default_reranker_dir() -> Path:
     """``models/reranker-minilm-ce`` of this checkout."""
-    return Path(__file__).resolve().parent.parent / "models" / "reranker-minilm-ce"
+    return package_data("models", "reranker-minilm-ce")
 
 
 def is_reranker_dir(path: Path) -> bool:
@@ -121,8 +122,8 @@ def load_cross_encoder(adapter_dir: Path | None) -> tuple[Any, Any, str]:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging
 
-    from retrieval.device import torch_device
-    from retrieval.embedder import shipped_minilm_path
+    from apipilot.retrieval.device import torch_device
+    from apipilot.retrieval.embedder import shipped_minilm_path
 
     base = str(shipped_minilm_path())
     device = torch_device()
@@ -223,7 +224,7 @@ def order_from_scores(
     by_model = sorted(range(len(scores)), key=lambda i: -scores[i])
     if not fuse:
         return by_model
-    from retrieval.fusion import reciprocal_rank_fusion
+    from apipilot.retrieval.fusion import reciprocal_rank_fusion
 
     fused = reciprocal_rank_fusion([by_model, list(range(len(scores)))], weights=[weight, 1.0])
     return [i for i, _ in fused]

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.errors import ConfigError, ModelError
+from apipilot.retrieval.errors import ConfigError, ModelError
 
 Vectors = npt.NDArray[np.float32]
 
@@ -61,7 +61,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
-            from retrieval.device import torch_device
+            from apipilot.retrieval.device import torch_device
 
             hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
@@ -140,7 +140,7 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     if spec == "minilm":
         embedder = SentenceTransformerEmbedder(shipped_minilm_path(), "all-MiniLM-L6-v2")
     elif spec == "minilm-ft":
-        from retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
+        from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
 
         embedder = LoraMiniLMEmbedder(default_adapter_dir())
     elif spec == "hashing" or spec.startswith("hashing:"):
@@ -149,7 +149,7 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
             raise ConfigError(f"hashing embedder dimension must be an integer, got {dim!r}")
         embedder = HashingEmbedder(int(dim) if dim else 256)
     elif Path(spec).expanduser().is_dir():
-        from retrieval.finetuned import LoraMiniLMEmbedder, is_adapter_dir
+        from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, is_adapter_dir
 
         path = Path(spec).expanduser().resolve()
         if is_adapter_dir(path):

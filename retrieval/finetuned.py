@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from retrieval.embedder import SentenceTransformerEmbedder, shipped_minilm_path
-from retrieval.errors import ModelError
+from apipilot._data import package_data
+from apipilot.retrieval.embedder import SentenceTransformerEmbedder, shipped_minilm_path
+from apipilot.retrieval.errors import ModelError
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -18,7 +19,7 @@ FINETUNED_SPEC = "minilm-ft"
 
 def default_adapter_dir() -> Path:
     """``models/embedder-minilm-ft`` of this checkout."""
-    return Path(__file__).resolve().parent.parent / "models" / "embedder-minilm-ft"
+    return package_data("models", "embedder-minilm-ft")
 
 
 def is_adapter_dir(path: Path) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.bm25 import BM25Index
-from retrieval.embedder import Embedder
-from retrieval.errors import ConfigError
-from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.vector_index import VectorIndex
+from apipilot.retrieval.bm25 import BM25Index
+from apipilot.retrieval.embedder import Embedder
+from apipilot.retrieval.errors import ConfigError
+from apipilot.retrieval.fusion import reciprocal_rank_fusion
+from apipilot.retrieval.vector_index import VectorIndex
 
 Mode = str  # one of MODES
 MODES: tuple[str, ...] = ("fused", "dense", "bm25")

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.device import faiss_gpu_count
-from retrieval.embedder import Vectors
-from retrieval.errors import ConfigError
+from apipilot.retrieval.device import faiss_gpu_count
+from apipilot.retrieval.embedder import Vectors
+from apipilot.retrieval.errors import ConfigError
 
 KINDS: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf")
 

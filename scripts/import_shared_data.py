@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from indexes.corpora import corpora_dir
-from indexes.readers.jsonl import read_jsonl
+from apipilot.indexes.corpora import corpora_dir
+from apipilot.indexes.readers.jsonl import read_jsonl
 
 POOLS = ("torchdata", "monkey", "beatnum", "pandas", "numpy")
 POOL_VERSION = "pool"

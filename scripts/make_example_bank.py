@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from agents.demonstrations import make_demonstrations
-from agents.examples import examples_dir
-from agents.text import fallback_skills, valid_skills
-from evaluation.data import contaminated, evaluation_texts
-from indexes.corpora import shipped_corpora
-from indexes.sources import read_source
+from apipilot.agents.demonstrations import make_demonstrations
+from apipilot.agents.examples import examples_dir
+from apipilot.agents.text import fallback_skills, valid_skills
+from apipilot.evaluation.data import contaminated, evaluation_texts
+from apipilot.indexes.corpora import shipped_corpora
+from apipilot.indexes.sources import read_source
 
 
 def main() -> None:
@@ -29,8 +29,8 @@ def main() -> None:
     args = parser.parse_args()
     writer = None
     if args.llm:
-        from agents import prompts
-        from agents.lm import load_lm
+        from apipilot.agents import prompts
+        from apipilot.agents.lm import load_lm
 
         lm = load_lm(args.llm)
 

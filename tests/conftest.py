@@ -11,9 +11,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("APIPILOT_RERANKER", "none")  # tests that want one pass it
 
-from indexes.record import ApiRecord
-from indexes.store import IndexStore
-from retrieval.embedder import Embedder, HashingEmbedder, load_embedder
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import Embedder, HashingEmbedder, load_embedder
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agents.lm.contract import check_completion_args, check_continuations, clean_stops, cut_at_stop
+from apipilot.agents.lm.contract import (
+    check_completion_args,
+    check_continuations,
+    clean_stops,
+    cut_at_stop,
+)
 
 _WORD = re.compile(r"[a-z0-9]+")
 

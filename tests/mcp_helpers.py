@@ -14,11 +14,11 @@ from pathlib import Path
 
 from mcp import StdioServerParameters
 
-from indexes.store import IndexStore
-from retrieval.embedder import HashingEmbedder
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import HashingEmbedder
 from tests.conftest import DEMO, make_record
 
-SERVER = [sys.executable, "-c", "from ui.cli import main; main()", "mcp"]
+SERVER = [sys.executable, "-c", "from apipilot.ui.cli import main; main()", "mcp"]
 ENV = {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 _URL = re.compile(r"apipilot MCP server on (http://\S+)")
 

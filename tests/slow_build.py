@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexes.store import IndexStore
-from retrieval.embedder import HashingEmbedder, Vectors
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import HashingEmbedder, Vectors
 from tests.conftest import make_record
 
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 import pytest
 
-from agents.code_check import check_code
-from agents.examples import Demonstration, ExampleBank
-from agents.lm.errors import LMUnavailable
-from agents.recommend import recommend, stream_recommend
-from agents.text import parse_numbered_list, split_clauses, strip_surface, valid_subtasks
-from indexes.store import IndexStore
-from retrieval.embedder import HashingEmbedder
-from retrieval.errors import ConfigError
+from apipilot.agents.code_check import check_code
+from apipilot.agents.examples import Demonstration, ExampleBank
+from apipilot.agents.lm.errors import LMUnavailable
+from apipilot.agents.recommend import recommend, stream_recommend
+from apipilot.agents.text import parse_numbered_list, split_clauses, strip_surface, valid_subtasks
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import HashingEmbedder
+from apipilot.retrieval.errors import ConfigError
 from tests.conftest import DEMO
 from tests.fakes_lm import ScriptedLM
 
@@ -113,7 +113,7 @@ def test_decompose_prompt_carries_skill_knn_examples(demo_store, hashing) -> Non
     )
     assert bank.nearest("shuffle the elements and group into batches", 1)[0].id == "b"
     lm = ScriptedLM(in_order=[SKILLS_REPLY, DECOMPOSE_REPLY])
-    from agents.recommend import _banks
+    from apipilot.agents.recommend import _banks
 
     index = demo_store.open("demo")
     _banks[(index.meta.ref, index.meta.embedder)] = bank
@@ -143,7 +143,7 @@ def test_unusable_decomposition_falls_back(demo_store, reply: str) -> None:
         ],
         HashingEmbedder(64),
     )
-    from agents.recommend import _banks
+    from apipilot.agents.recommend import _banks
 
     index = demo_store.open("demo")
     _banks[(index.meta.ref, index.meta.embedder)] = bank
@@ -273,7 +273,7 @@ def test_code_check_cases(demo_store) -> None:
 
 
 def test_deployment_graph_runs_with_a_json_context(demo_store, monkeypatch) -> None:
-    from agents.deployment import DeploymentContext, graph
+    from apipilot.agents.deployment import DeploymentContext, graph
 
     monkeypatch.setenv("APIPILOT_HOME", str(demo_store.home))
     out = graph.invoke(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agents.recommend import recommend
-from indexes.sources import read_source
-from indexes.store import IndexStore
+from apipilot.agents.recommend import recommend
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
 
 pytestmark = pytest.mark.model
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ui.cli import app
+from apipilot.ui.cli import app
 
 runner = CliRunner()
 

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agents.prompts import DECOMPOSE_HEADER, SKILLS_HEADER
-from agents.text import parse_numbered_list, valid_skills, valid_subtasks
-from evaluation.data import LIBRARIES, normalise
-from evaluation.suites import coarse_suite
-from indexes.record import ApiRecord
-from tests.conftest import make_record
-from training.dataset import ContaminationError, forbidden_texts
-from training.decomposer_data import (
+from apipilot.agents.prompts import DECOMPOSE_HEADER, SKILLS_HEADER
+from apipilot.agents.text import parse_numbered_list, valid_skills, valid_subtasks
+from apipilot.evaluation.data import LIBRARIES, normalise
+from apipilot.evaluation.suites import coarse_suite
+from apipilot.indexes.record import ApiRecord
+from apipilot.training.dataset import ContaminationError, forbidden_texts
+from apipilot.training.decomposer_data import (
     PART_STEPS,
     DecomposerExample,
     assert_clean,
@@ -27,7 +26,8 @@ from training.decomposer_data import (
     read_examples,
     write_examples,
 )
-from training.decomposer_phrases import requirement_text, skill_phrase, step_phrase
+from apipilot.training.decomposer_phrases import requirement_text, skill_phrase, step_phrase
+from tests.conftest import make_record
 
 SUMMARIES = [
     ("shuffle", "Shuffles the elements of a sequence with a buffer."),
@@ -81,7 +81,7 @@ def test_long_forms_and_background_keep_the_steps() -> None:
 def test_compound_requirement_holds_both_parts_and_lists_every_step(
     records: list[ApiRecord],
 ) -> None:
-    from agents.demonstrations import ApiGroup
+    from apipilot.agents.demonstrations import ApiGroup
 
     by_name = {r.name: r for r in records}
     first = ApiGroup("a", (by_name["sort_rows"], by_name["drop_dupes"]))

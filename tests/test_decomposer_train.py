@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_record
-from training.decomposer import (
+from apipilot.training.decomposer import (
     IGNORE,
     DecomposerConfig,
     _tensors,
     make_batches,
     train_decomposer,
 )
-from training.decomposer_data import library_examples
+from apipilot.training.decomposer_data import library_examples
+from tests.conftest import make_record
 
 
 def test_batches_are_seeded_and_hold_every_item() -> None:
@@ -37,8 +37,8 @@ def test_only_completion_tokens_have_labels() -> None:
 def test_tiny_run_writes_an_adapter_the_embedded_lm_loads(tmp_path: Path) -> None:
     import torch
 
-    from agents.lm.transformers_lm import TransformersLM
-    from training.decomposer import base_model_dir
+    from apipilot.agents.lm.transformers_lm import TransformersLM
+    from apipilot.training.decomposer import base_model_dir
 
     torch.set_num_threads(1)
     records = [
@@ -72,7 +72,7 @@ def test_tiny_run_writes_an_adapter_the_embedded_lm_loads(tmp_path: Path) -> Non
 def test_cli_rejects_an_unknown_library() -> None:
     from typer.testing import CliRunner
 
-    from ui.cli import app
+    from apipilot.ui.cli import app
 
     result = CliRunner().invoke(app, ["train", "decomposer", "-l", "nope"])
     assert result.exit_code == 2

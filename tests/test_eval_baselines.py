@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.data import PUBLISHED_R5
-from evaluation.harness import run_eval
-from evaluation.methods import Env, get_method
-from evaluation.report import baseline_gaps
-from evaluation.suites import fine_suite
-from indexes.building import build_from_source
-from indexes.store import IndexStore
+from apipilot.evaluation.data import PUBLISHED_R5
+from apipilot.evaluation.harness import run_eval
+from apipilot.evaluation.methods import Env, get_method
+from apipilot.evaluation.report import baseline_gaps
+from apipilot.evaluation.suites import fine_suite
+from apipilot.indexes.building import build_from_source
+from apipilot.indexes.store import IndexStore
 
 SMALL = ("torchdata", "monkey", "beatnum")
 TOLERANCE = 0.02

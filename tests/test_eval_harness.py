@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evaluation import methods
-from evaluation.data import EvalTask
-from evaluation.harness import run_eval
-from evaluation.methods import Env, Ranking, get_method, method_names, register_method
-from evaluation.report import (
+from apipilot.evaluation import methods
+from apipilot.evaluation.data import EvalTask
+from apipilot.evaluation.harness import run_eval
+from apipilot.evaluation.methods import Env, Ranking, get_method, method_names, register_method
+from apipilot.evaluation.report import (
     RunReport,
     baseline_gaps,
     load_report,
@@ -22,10 +22,10 @@ from evaluation.report import (
     parse_rate_table,
     write_report,
 )
-from evaluation.suites import Suite, coarse_suite, fine_suite
-from indexes.store import IndexStore
-from retrieval.errors import ConfigError
-from ui.cli import app
+from apipilot.evaluation.suites import Suite, coarse_suite, fine_suite
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.errors import ConfigError
+from apipilot.ui.cli import app
 
 
 class Oracle:

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from evaluation.harness import latency_summary, percentile, task_metrics
-from evaluation.methods import Ranking
-from evaluation.naming import ranked_names
+from apipilot.evaluation.harness import latency_summary, percentile, task_metrics
+from apipilot.evaluation.methods import Ranking
+from apipilot.evaluation.naming import ranked_names
 
 
 def test_metrics_on_a_hand_made_ranking() -> None:

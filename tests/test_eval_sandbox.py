@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from evaluation.codegen import load_code_tasks, program, to_real_library
-from evaluation.sandbox import Limits, run_program
+from apipilot.evaluation.codegen import load_code_tasks, program, to_real_library
+from apipilot.evaluation.sandbox import Limits, run_program
 
 FAST = Limits(wall_s=10.0, cpu_s=3, memory_mb=1024)
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.data import LIBRARIES, load_tasks
-from evaluation.suites import (
+from apipilot.evaluation.data import LIBRARIES, load_tasks
+from apipilot.evaluation.suites import (
     COARSE_PER_LIBRARY,
     JOINER,
     coarse_suite,
     fine_suite,
     select_suites,
 )
-from retrieval.errors import ConfigError
+from apipilot.retrieval.errors import ConfigError
 
 COUNTS = {"torchdata": 49, "monkey": 87, "beatnum": 78, "pandas": 87, "numpy": 78}
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.demonstrations import make_demonstrations, subtask_text
-from agents.examples import ExampleBank, examples_dir, find_bank
-from evaluation.data import contaminated, evaluation_texts
-from retrieval.embedder import HashingEmbedder
+from apipilot.agents.demonstrations import make_demonstrations, subtask_text
+from apipilot.agents.examples import ExampleBank, examples_dir, find_bank
+from apipilot.evaluation.data import contaminated, evaluation_texts
+from apipilot.retrieval.embedder import HashingEmbedder
 from tests.conftest import make_record
 
 
@@ -56,7 +56,7 @@ def test_demonstrations_are_deterministic_and_doc_derived() -> None:
 
 @pytest.mark.parametrize("path", sorted(Path(examples_dir()).glob("*.jsonl")), ids=lambda p: p.name)
 def test_bank_apis_exist_in_their_corpus(path: Path) -> None:
-    from indexes.sources import read_source
+    from apipilot.indexes.sources import read_source
 
     names = set()
     for record in read_source(f"corpus:{path.stem}").report.records:

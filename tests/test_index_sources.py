@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from indexes.building import build_from_source
-from indexes.store import IndexStore
-from ui.cli import app
+from apipilot.indexes.building import build_from_source
+from apipilot.indexes.store import IndexStore
+from apipilot.ui.cli import app
 
 runner = CliRunner()
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from indexes.errors import SourceError
-from indexes.readers.jsonl import MalformedLine, read_jsonl, split_pool_text
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.jsonl import MalformedLine, read_jsonl, split_pool_text
 from tests.conftest import REPO
 
 SHARED = REPO.parent / "shared" / "data"

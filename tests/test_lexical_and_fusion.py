@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.bm25 import BM25Index, tokenize
-from retrieval.embedder import HashingEmbedder
-from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.search import HybridSearcher
-from retrieval.vector_index import VectorIndex
+from apipilot.retrieval.bm25 import BM25Index, tokenize
+from apipilot.retrieval.embedder import HashingEmbedder
+from apipilot.retrieval.fusion import reciprocal_rank_fusion
+from apipilot.retrieval.search import HybridSearcher
+from apipilot.retrieval.vector_index import VectorIndex
 
 
 def test_tokenize_splits_identifiers_and_drops_stop_words() -> None:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from agents.lm.base import LanguageModel
-from agents.lm.errors import PromptTooLong
-from agents.lm.transformers_lm import (
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.errors import PromptTooLong
+from apipilot.agents.lm.transformers_lm import (
     MAX_BATCH_CONTINUATION_TOKENS,
     MAX_BATCH_TOKENS,
     TransformersLM,
@@ -33,7 +33,7 @@ _ITEM = re.compile(r"^(\d+)\.\s+\S")
 def lm() -> Iterator[TransformersLM]:
     import torch
 
-    from agents.lm.transformers_lm import load_embedded
+    from apipilot.agents.lm.transformers_lm import load_embedded
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

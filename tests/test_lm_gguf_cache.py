@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.lm import gguf_cache
-from agents.lm.gguf_cache import MARKER, cache_key, cached_model_dir
-from agents.lm.paths import HOME_ENV, model_cache_dir
-from retrieval.errors import ModelError
+from apipilot.agents.lm import gguf_cache
+from apipilot.agents.lm.gguf_cache import MARKER, cache_key, cached_model_dir
+from apipilot.agents.lm.paths import HOME_ENV, model_cache_dir
+from apipilot.retrieval.errors import ModelError
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from agents.lm.base import LanguageModel
-from agents.lm.errors import LMUnavailable, ScoringUnsupported
-from agents.lm.openai_compat import OpenAICompatLM
-from retrieval.errors import ConfigError, ModelError
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.errors import LMUnavailable, ScoringUnsupported
+from apipilot.agents.lm.openai_compat import OpenAICompatLM
+from apipilot.retrieval.errors import ConfigError, ModelError
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 

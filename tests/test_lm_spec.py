@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.lm import spec as spec_mod
-from agents.lm.base import LanguageModel
-from agents.lm.contract import cut_at_stop
-from agents.lm.errors import LMSpecError
-from agents.lm.spec import (
+from apipilot.agents.lm import spec as spec_mod
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.contract import cut_at_stop
+from apipilot.agents.lm.errors import LMSpecError
+from apipilot.agents.lm.spec import (
     ENV_VAR,
     LMSpec,
     clear_lm_cache,
@@ -21,7 +21,7 @@ from agents.lm.spec import (
     parse_lm_spec,
     resolve_lm_spec,
 )
-from retrieval.errors import ConfigError
+from apipilot.retrieval.errors import ConfigError
 from tests.fakes_lm import ScriptedLM
 
 
@@ -140,7 +140,7 @@ def test_openai_factory_makes_no_request() -> None:
 
 
 def test_missing_hf_dir_is_model_error(tmp_path: Path) -> None:
-    from retrieval.errors import ModelError
+    from apipilot.retrieval.errors import ModelError
 
     with pytest.raises(ModelError, match="not found"):
         load_lm(f"hf:{tmp_path / 'absent'}")
@@ -197,7 +197,7 @@ def test_scripted_lm_score_is_deterministic_overlap() -> None:
 
 
 def test_missing_gguf_is_model_error(tmp_path: Path) -> None:
-    from retrieval.errors import ModelError
+    from apipilot.retrieval.errors import ModelError
 
     with pytest.raises(ModelError, match="not found"):
         load_lm(f"gguf:{tmp_path / 'absent.gguf'}")
@@ -220,7 +220,7 @@ def _fake_adapter(path: Path) -> Path:
 def test_embedded_takes_the_decomposer_adapter_when_present(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agents.lm import paths, transformers_lm
+    from apipilot.agents.lm import paths, transformers_lm
 
     calls: list[Path | None] = []
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ui.mcp_budget import (
+from apipilot.ui.mcp_budget import (
     DEFAULT_MAX_TOKENS,
     MIN_MAX_TOKENS,
     clamp_budget,
@@ -8,7 +8,7 @@ from ui.mcp_budget import (
     estimate_tokens,
     fit,
 )
-from ui.mcp_server import parse_library_id, runs_local_lm
+from apipilot.ui.mcp_server import parse_library_id, runs_local_lm
 
 
 def test_estimate_and_clamp() -> None:

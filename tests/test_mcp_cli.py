@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ui.cli import app
+from apipilot.ui.cli import app
 
 runner = CliRunner()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from indexes.errors import SourceError
-from indexes.readers.detect import detect_source
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.detect import detect_source
 
 
 def make(root: Path, files: dict[str, str]) -> Path:

@@ -10,15 +10,15 @@ import sphobjinv as soi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexes.errors import SourceError
-from indexes.readers.detect import KINDS, detect_source
-from indexes.readers.fetch import FetchError
-from indexes.readers.html_blocks import anchored_block, parse_page
-from indexes.readers.markdown import read_markdown
-from indexes.readers.markdown_sections import api_name, split_sections
-from indexes.readers.python_package import read_python_package
-from indexes.readers.sphinx import read_sphinx
-from indexes.record import ReadReport
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.detect import KINDS, detect_source
+from apipilot.indexes.readers.fetch import FetchError
+from apipilot.indexes.readers.html_blocks import anchored_block, parse_page
+from apipilot.indexes.readers.markdown import read_markdown
+from apipilot.indexes.readers.markdown_sections import api_name, split_sections
+from apipilot.indexes.readers.python_package import read_python_package
+from apipilot.indexes.readers.sphinx import read_sphinx
+from apipilot.indexes.record import ReadReport
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

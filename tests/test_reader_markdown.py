@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from indexes.errors import SourceError
-from indexes.readers import markdown
-from indexes.readers.markdown import read_markdown
-from indexes.readers.markdown_sections import api_name, split_sections
-from indexes.record import ApiRecord
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers import markdown
+from apipilot.indexes.readers.markdown import read_markdown
+from apipilot.indexes.readers.markdown_sections import api_name, split_sections
+from apipilot.indexes.record import ApiRecord
 
 API_MD = """\
 # Tinylib reference

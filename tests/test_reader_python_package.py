@@ -9,11 +9,11 @@ from pathlib import Path
 import griffe
 import pytest
 
-from indexes.errors import SourceError
-from indexes.readers import python_package
-from indexes.readers.python_docstrings import ParsedDocstring, parse_docstring
-from indexes.readers.python_package import read_python_package
-from indexes.record import ApiRecord
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers import python_package
+from apipilot.indexes.readers.python_docstrings import ParsedDocstring, parse_docstring
+from apipilot.indexes.readers.python_package import read_python_package
+from apipilot.indexes.record import ApiRecord
 
 INIT = '''
 """Tiny package for reader tests."""

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import sphobjinv as soi
 
-from indexes.errors import SourceError
-from indexes.readers.fetch import FetchError, HttpFetcher, LocalFetcher
-from indexes.readers.html_blocks import Block, anchored_block, parse_page
-from indexes.readers.sphinx import read_sphinx
-from indexes.record import ApiRecord
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.fetch import FetchError, HttpFetcher, LocalFetcher
+from apipilot.indexes.readers.html_blocks import Block, anchored_block, parse_page
+from apipilot.indexes.readers.sphinx import read_sphinx
+from apipilot.indexes.record import ApiRecord
 
 CONF = 'project = "tinylib"\nversion = release = "1.2.3"\nhtml_theme = "alabaster"\n'
 INDEX = "Tinylib\n=======\n\n.. toctree::\n\n   api\n   more\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexes.sources import read_source
-from indexes.store import IndexStore
+from apipilot.indexes.sources import read_source
+from apipilot.indexes.store import IndexStore
 
 pytestmark = pytest.mark.model
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agents.recommend import recommend
-from evaluation.methods import method_names
-from indexes.record import ApiRecord
-from indexes.store import IndexStore
-from retrieval.cross_encoder import (
+from apipilot.agents.recommend import recommend
+from apipilot.evaluation.methods import method_names
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.cross_encoder import (
     DEFAULT_ON,
     RERANKER_SPEC,
     default_reranker_dir,
@@ -24,13 +24,12 @@ from retrieval.cross_encoder import (
     order_from_scores,
     rerank_order,
 )
-from retrieval.errors import ConfigError, ModelError
-from retrieval.finetuned import ADAPTER_WEIGHTS
-from tests.conftest import make_record
-from training.dataset import ContaminationError, forbidden_texts
-from training.pairs import synthesise_pairs
-from training.reranker import RerankConfig, group_loss, train_reranker
-from training.reranker_data import (
+from apipilot.retrieval.errors import ConfigError, ModelError
+from apipilot.retrieval.finetuned import ADAPTER_WEIGHTS
+from apipilot.training.dataset import ContaminationError, forbidden_texts
+from apipilot.training.pairs import synthesise_pairs
+from apipilot.training.reranker import RerankConfig, group_loss, train_reranker
+from apipilot.training.reranker_data import (
     RerankGroup,
     assert_groups_clean,
     is_answer,
@@ -39,7 +38,8 @@ from training.reranker_data import (
     read_groups,
     write_groups,
 )
-from ui.cli import app
+from apipilot.ui.cli import app
+from tests.conftest import make_record
 
 REQUIREMENT = "Read the CSV rows from files, shuffle the elements and group them into batches"
 
@@ -198,7 +198,7 @@ def test_a_few_reranker_steps_give_a_loadable_adapter(
 ) -> None:
     import torch
 
-    from retrieval.cross_encoder import CrossEncoderReranker
+    from apipilot.retrieval.cross_encoder import CrossEncoderReranker
 
     torch.set_num_threads(1)
     texts = [r.search_text() for r in demo_records]

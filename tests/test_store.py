@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from indexes.api_index import ApiIndex
-from indexes.errors import DamagedIndex, EmbedderMismatch, IndexNotFound
-from indexes.meta import RECORDS_FILE, VECTORS_FILE
-from indexes.record import ApiRecord
-from indexes.store import IndexStore, parse_ref, version_key
-from retrieval.embedder import Embedder, HashingEmbedder
-from retrieval.errors import ConfigError
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.errors import DamagedIndex, EmbedderMismatch, IndexNotFound
+from apipilot.indexes.meta import RECORDS_FILE, VECTORS_FILE
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore, parse_ref, version_key
+from apipilot.retrieval.embedder import Embedder, HashingEmbedder
+from apipilot.retrieval.errors import ConfigError
 from tests.conftest import REPO, make_record
 
 

@@ -6,12 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from indexes.record import ApiRecord
-from indexes.sources import read_source
-from retrieval.embedder import HashingEmbedder
-from tests.conftest import make_record
-from training.batches import balance, make_batches
-from training.dataset import (
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.sources import read_source
+from apipilot.retrieval.embedder import HashingEmbedder
+from apipilot.training.batches import balance, make_batches
+from apipilot.training.dataset import (
     ContaminationError,
     assert_clean,
     build_training_set,
@@ -19,9 +18,10 @@ from training.dataset import (
     read_pairs,
     write_pairs,
 )
-from training.negatives import mine_hard_negatives
-from training.pairs import TrainingPair, synthesise_pairs
-from training.rephrase import base_verb, imperative, parameters, strip_names
+from apipilot.training.negatives import mine_hard_negatives
+from apipilot.training.pairs import TrainingPair, synthesise_pairs
+from apipilot.training.rephrase import base_verb, imperative, parameters, strip_names
+from tests.conftest import make_record
 
 
 def test_imperative_turns_returns_into_get() -> None:

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from indexes.record import ApiRecord
-from retrieval.embedder import load_embedder
-from retrieval.finetuned import ADAPTER_WEIGHTS, is_adapter_dir
-from training.dataset import write_pairs
-from training.lora import TrainConfig, train_lora
-from training.negatives import mine_hard_negatives
-from training.pairs import TrainingPair, synthesise_pairs
-from ui.cli import app
+from apipilot.indexes.record import ApiRecord
+from apipilot.retrieval.embedder import load_embedder
+from apipilot.retrieval.finetuned import ADAPTER_WEIGHTS, is_adapter_dir
+from apipilot.training.dataset import write_pairs
+from apipilot.training.lora import TrainConfig, train_lora
+from apipilot.training.negatives import mine_hard_negatives
+from apipilot.training.pairs import TrainingPair, synthesise_pairs
+from apipilot.ui.cli import app
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_cli_refuses_an_unknown_library() -> None:
 
 
 def test_minilm_ft_spec_names_the_committed_adapter() -> None:
-    from retrieval.finetuned import adapter_fingerprint, default_adapter_dir
+    from apipilot.retrieval.finetuned import adapter_fingerprint, default_adapter_dir
 
     if not is_adapter_dir(default_adapter_dir()):
         pytest.skip("no adapter in models/embedder-minilm-ft")
@@ -91,8 +91,8 @@ def test_minilm_ft_spec_names_the_committed_adapter() -> None:
 
 
 def test_a_missing_adapter_is_a_model_error(tmp_path: Path) -> None:
-    from retrieval.errors import ModelError
-    from retrieval.finetuned import LoraMiniLMEmbedder
+    from apipilot.retrieval.errors import ModelError
+    from apipilot.retrieval.finetuned import LoraMiniLMEmbedder
 
     with pytest.raises(ModelError, match="train embedder"):
         LoraMiniLMEmbedder(tmp_path)

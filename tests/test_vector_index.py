@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.errors import ConfigError
-from retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.retrieval.errors import ConfigError
+from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
 def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
@@ -77,7 +77,7 @@ def test_bad_arguments_name_the_value() -> None:
 
 
 def test_gpu_request_without_gpu_is_a_clear_error() -> None:
-    from retrieval.device import faiss_gpu_count
+    from apipilot.retrieval.device import faiss_gpu_count
 
     if faiss_gpu_count() > 0:
         pytest.skip("a GPU is present")

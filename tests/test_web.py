@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from indexes.record import ApiRecord
-from indexes.store import IndexStore
-from retrieval.embedder import Embedder
-from retrieval.errors import ConfigError
-from tests.conftest import make_record
-from ui import web_chat
-from ui.settings import (
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import Embedder
+from apipilot.retrieval.errors import ConfigError
+from apipilot.ui import web_chat
+from apipilot.ui.settings import (
     Settings,
     default_settings,
     lm_spec,
@@ -23,7 +22,7 @@ from ui.settings import (
     settings_path,
     split_lm_spec,
 )
-from ui.web_chat import (
+from apipilot.ui.web_chat import (
     ChatView,
     Conversation,
     chat_stream,
@@ -31,9 +30,10 @@ from ui.web_chat import (
     next_requirement,
     version_choices,
 )
-from ui.web_indexes import index_refs, index_rows, index_summary, remove_index, try_build
-from ui.web_results import NO_RESULTS, load_results
-from ui.web_settings import current_settings, save_form
+from apipilot.ui.web_indexes import index_refs, index_rows, index_summary, remove_index, try_build
+from apipilot.ui.web_results import NO_RESULTS, load_results
+from apipilot.ui.web_settings import current_settings, save_form
+from tests.conftest import make_record
 
 NO_LM = Settings(llm="none", k=5, rerank=True, write_code=True, embedder="hashing:64")
 
@@ -205,7 +205,7 @@ def test_chat_turns_unexpected_failures_into_messages(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("backend exploded")
 
-    monkeypatch.setattr("agents.recommend.stream_recommend", broken)
+    monkeypatch.setattr("apipilot.agents.recommend.stream_recommend", broken)
     view, _ = run_chat(demo_store, "shuffle")[-1]
     assert view.error == "internal error (RuntimeError): backend exploded"
 
@@ -375,7 +375,7 @@ def test_results_missing_then_present(tmp_path: Path) -> None:
 def test_build_app_on_an_empty_store(tmp_path: Path) -> None:
     import gradio as gr
 
-    from ui.web import build_app
+    from apipilot.ui.web import build_app
 
     store = IndexStore(tmp_path / "home")
     (tmp_path / "config.json").write_text("{broken")  # the page opens anyway, with a warning

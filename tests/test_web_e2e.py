@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from indexes.building import build_from_source
-from indexes.store import IndexStore
-from retrieval.embedder import HashingEmbedder
+from apipilot.indexes.building import build_from_source
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import HashingEmbedder
 from tests.conftest import DEMO, REPO, make_record
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,7 +58,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from ui.web import build_app
+    from apipilot.ui.web import build_app
 
     home = tmp_path_factory.mktemp("web-home")
     store = IndexStore(home)

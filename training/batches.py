@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from training.pairs import TrainingPair
+from apipilot.training.pairs import TrainingPair
 
 
 def _keys(pair: TrainingPair) -> set[str]:

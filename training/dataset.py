@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from evaluation.data import contaminated, evaluation_texts, normalise
-from indexes.corpora import shipped_corpora
-from indexes.record import ApiRecord
-from indexes.sources import read_source
-from retrieval.embedder import Embedder
-from training.negatives import mine_hard_negatives
-from training.pairs import TrainingPair, synthesise_pairs
+from apipilot.evaluation.data import contaminated, evaluation_texts, normalise
+from apipilot.indexes.corpora import shipped_corpora
+from apipilot.indexes.record import ApiRecord
+from apipilot.indexes.sources import read_source
+from apipilot.retrieval.embedder import Embedder
+from apipilot.training.negatives import mine_hard_negatives
+from apipilot.training.pairs import TrainingPair, synthesise_pairs
 
 TRAINING_LIBRARIES = ("torchdata", "monkey", "beatnum", "pandas", "numpy")
 

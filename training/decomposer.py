@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.decomposer_data import DecomposerExample
-from training.optim import adamw_with_warmup, epoch_batches, optimisation_step
+from apipilot.training.decomposer_data import DecomposerExample
+from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ADAPTER_CONFIG = "adapter_config.json"
@@ -74,8 +74,8 @@ def make_batches(items: Sequence[Encoded], batch_size: int, seed: int) -> list[l
 
 def base_model_dir() -> Path:
     """The embedded GGUF converted to a Hugging Face directory (converted on first use)."""
-    from agents.lm.gguf_cache import cached_model_dir
-    from agents.lm.paths import embedded_gguf_path
+    from apipilot.agents.lm.gguf_cache import cached_model_dir
+    from apipilot.agents.lm.paths import embedded_gguf_path
 
     return cached_model_dir(embedded_gguf_path())
 
@@ -129,7 +129,7 @@ def train_decomposer(
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from retrieval.device import torch_device
+    from apipilot.retrieval.device import torch_device
 
     _seed_everything(config.seed)
     device = torch_device()

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from training.decomposer_data import COMPOUND, SINGLE_STEP
+from apipilot.training.decomposer_data import COMPOUND, SINGLE_STEP
 
 EVALUATION_MARK = "## Evaluation"
 

@@ -24,14 +24,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from agents.demonstrations import ApiGroup, api_groups, subtask_text
-from agents.examples import Demonstration, examples_dir
-from agents.prompts import decompose_prompt, skills_prompt
-from agents.text import MAX_LM_SUBTASKS, parse_numbered_list, valid_skills, valid_subtasks
-from evaluation.data import contaminated
-from indexes.record import ApiRecord
-from training.dataset import TRAINING_LIBRARIES, ContaminationError, forbidden_texts
-from training.decomposer_phrases import (
+from apipilot.agents.demonstrations import ApiGroup, api_groups, subtask_text
+from apipilot.agents.examples import Demonstration, examples_dir
+from apipilot.agents.prompts import decompose_prompt, skills_prompt
+from apipilot.agents.text import MAX_LM_SUBTASKS, parse_numbered_list, valid_skills, valid_subtasks
+from apipilot.evaluation.data import contaminated
+from apipilot.indexes.record import ApiRecord
+from apipilot.training.dataset import TRAINING_LIBRARIES, ContaminationError, forbidden_texts
+from apipilot.training.decomposer_phrases import (
     context_sentence,
     requirement_text,
     skill_phrase,
@@ -221,7 +221,7 @@ def build_decomposer_set(
     forbidden: list[str] | None = None,
 ) -> list[DecomposerExample]:
     """Examples of every library, evaluation texts removed, then checked."""
-    from training.dataset import library_records
+    from apipilot.training.dataset import library_records
 
     forbidden = forbidden_texts() if forbidden is None else forbidden
     examples: list[DecomposerExample] = []

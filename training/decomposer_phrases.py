@@ -8,9 +8,9 @@ import random
 import re
 from collections.abc import Sequence
 
-from agents.demonstrations import subtask_text
-from agents.text import OPERATION_VERBS, strip_surface
-from indexes.record import ApiRecord
+from apipilot.agents.demonstrations import subtask_text
+from apipilot.agents.text import OPERATION_VERBS, strip_surface
+from apipilot.indexes.record import ApiRecord
 
 MAX_STEP_WORDS = 12
 MAX_SKILL_WORDS = 6

@@ -12,16 +12,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from training.dataset import TRAINING_LIBRARIES
-from training.decomposer import (
+from apipilot.training.dataset import TRAINING_LIBRARIES
+from apipilot.training.decomposer import (
     BASE_NAME,
     DecomposerConfig,
     DecomposerResult,
     config_dict,
     train_decomposer,
 )
-from training.decomposer_card import write_card
-from training.decomposer_data import (
+from apipilot.training.decomposer_card import write_card
+from apipilot.training.decomposer_data import (
     DecomposerExample,
     build_decomposer_set,
     write_examples,

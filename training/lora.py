@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from retrieval.embedder import shipped_minilm_path
-from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
-from training.batches import make_batches
-from training.optim import adamw_with_warmup, epoch_batches, optimisation_step
-from training.pairs import TrainingPair
+from apipilot.retrieval.embedder import shipped_minilm_path
+from apipilot.retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
+from apipilot.training.batches import make_batches
+from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
+from apipilot.training.pairs import TrainingPair
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def train_lora(
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    from retrieval.device import torch_device
+    from apipilot.retrieval.device import torch_device
 
     _seed_everything(config.seed)
     device = torch_device()

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from evaluation.data import normalise
-from indexes.record import ApiRecord
-from retrieval.embedder import Embedder
-from training.pairs import TrainingPair
+from apipilot.evaluation.data import normalise
+from apipilot.indexes.record import ApiRecord
+from apipilot.retrieval.embedder import Embedder
+from apipilot.training.pairs import TrainingPair
 
 
 def mine_hard_negatives(

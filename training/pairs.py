@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from evaluation.data import normalise
-from indexes.record import ApiRecord
-from training.rephrase import (
+from apipilot.evaluation.data import normalise
+from apipilot.indexes.record import ApiRecord
+from apipilot.training.rephrase import (
     description,
     doc_sections,
     imperative,

@@ -9,11 +9,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.cross_encoder import CE_SAVED_MODULES, CE_TARGETS, MAX_LENGTH, load_cross_encoder
-from retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS
-from training.lora import _scrub_base_path, _seed_everything
-from training.optim import adamw_with_warmup, optimisation_step
-from training.reranker_data import RerankGroup
+from apipilot.retrieval.cross_encoder import (
+    CE_SAVED_MODULES,
+    CE_TARGETS,
+    MAX_LENGTH,
+    load_cross_encoder,
+)
+from apipilot.retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS
+from apipilot.training.lora import _scrub_base_path, _seed_everything
+from apipilot.training.optim import adamw_with_warmup, optimisation_step
+from apipilot.training.reranker_data import RerankGroup
 
 LOSSES = ("listwise", "bce")
 

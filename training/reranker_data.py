@@ -15,17 +15,17 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from evaluation.data import contaminated, normalise
-from indexes.api_index import ApiIndex
-from indexes.record import ApiRecord
-from training.dataset import (
+from apipilot.evaluation.data import contaminated, normalise
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.record import ApiRecord
+from apipilot.training.dataset import (
     TRAINING_LIBRARIES,
     ContaminationError,
     forbidden_texts,
     is_contaminated,
     library_records,
 )
-from training.pairs import TrainingPair, synthesise_pairs
+from apipilot.training.pairs import TrainingPair, synthesise_pairs
 
 MINING_DEPTH = 30
 NEGATIVES = 5  # 1 + 5 sequences a query: 7 would take the run past 30 min on this CPU
@@ -40,9 +40,9 @@ def default_index_home() -> Path:
 
 def pool_index(home: Path, library: str) -> ApiIndex:
     """``library@pool`` searched with the base MiniLM, built under ``home`` on first use."""
-    from indexes.sources import read_source
-    from indexes.store import IndexStore
-    from retrieval.embedder import load_embedder
+    from apipilot.indexes.sources import read_source
+    from apipilot.indexes.store import IndexStore
+    from apipilot.retrieval.embedder import load_embedder
 
     embedder = load_embedder(BASE_EMBEDDER)
     store = IndexStore(home / embedder.name)

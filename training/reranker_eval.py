@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from evaluation.metrics import reciprocal_rank, unique_names
-from indexes.api_index import SearchHit
-from retrieval.cross_encoder import RERANK_DEPTH, CrossEncoderReranker, order_from_scores
-from training.reranker_data import RerankGroup, is_validation, pool_index
+from apipilot.evaluation.metrics import reciprocal_rank, unique_names
+from apipilot.indexes.api_index import SearchHit
+from apipilot.retrieval.cross_encoder import RERANK_DEPTH, CrossEncoderReranker, order_from_scores
+from apipilot.training.reranker_data import RerankGroup, is_validation, pool_index
 
 # order rule -> (fuse with retrieval, weight of the cross-encoder's ranking)
 RULES: dict[str, tuple[bool, float] | None] = {
@@ -70,7 +70,7 @@ def main() -> None:
 
     import torch
 
-    from training.reranker_data import default_index_home, read_groups
+    from apipilot.training.reranker_data import default_index_home, read_groups
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("adapter", type=Path)

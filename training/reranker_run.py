@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from training.dataset import TRAINING_LIBRARIES, assert_clean, read_pairs
-from training.pairs import TrainingPair
-from training.reranker import RerankConfig, RerankResult, train_reranker
-from training.reranker_data import (
+from apipilot.training.dataset import TRAINING_LIBRARIES, assert_clean, read_pairs
+from apipilot.training.pairs import TrainingPair
+from apipilot.training.reranker import RerankConfig, RerankResult, train_reranker
+from apipilot.training.reranker_data import (
     MINING_DEPTH,
     NEGATIVES,
     RerankGroup,
@@ -26,7 +26,7 @@ from training.reranker_data import (
     synthesise_queries,
     write_groups,
 )
-from training.reranker_eval import validate
+from apipilot.training.reranker_eval import validate
 
 GROUPS_FILE = "groups.jsonl"
 

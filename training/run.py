@@ -10,17 +10,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from retrieval.embedder import load_embedder
-from training.batches import balance
-from training.dataset import (
+from apipilot.retrieval.embedder import load_embedder
+from apipilot.training.batches import balance
+from apipilot.training.dataset import (
     TRAINING_LIBRARIES,
     assert_clean,
     build_training_set,
     read_pairs,
     write_pairs,
 )
-from training.lora import TrainConfig, TrainResult, train_lora
-from training.pairs import TrainingPair
+from apipilot.training.lora import TrainConfig, TrainResult, train_lora
+from apipilot.training.pairs import TrainingPair
 
 PAIRS_FILE = "pairs.jsonl"
 

@@ -15,16 +15,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from indexes.building import BuildResult, build_from_source
-from indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
-from indexes.meta import IndexMeta
-from indexes.store import IndexStore, parse_ref
-from retrieval.embedder import DEFAULT_EMBEDDER
-from retrieval.errors import ConfigError
-from retrieval.search import MODES
-from retrieval.vector_index import KINDS, VectorIndexParams
-from ui.cli_errors import err, user_errors
-from ui.offline import set_offline_defaults
+from apipilot.indexes.building import BuildResult, build_from_source
+from apipilot.indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
+from apipilot.indexes.meta import IndexMeta
+from apipilot.indexes.store import IndexStore, parse_ref
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
+from apipilot.retrieval.errors import ConfigError
+from apipilot.retrieval.search import MODES
+from apipilot.retrieval.vector_index import KINDS, VectorIndexParams
+from apipilot.ui.cli_errors import err, user_errors
+from apipilot.ui.offline import set_offline_defaults
 
 app = typer.Typer(
     help="apipilot: which APIs of a library to use for what you want to do.",
@@ -293,7 +293,7 @@ def ask(
 ) -> None:
     """Decompose REQUIREMENT into subtasks and recommend the APIs of LIBRARY for each."""
     with user_errors():
-        from agents.recommend import stream_recommend
+        from apipilot.agents.recommend import stream_recommend
 
         result: dict[str, Any] = {}
         steps = stream_recommend(
@@ -352,7 +352,7 @@ def run_app(
 ) -> None:
     """Start the web app (Gradio) on HOST:PORT."""
     with user_errors():
-        from ui.web import build_app
+        from apipilot.ui.web import build_app
 
         build_app(_store(home), default_library=library).launch(
             server_name=host, server_port=port, show_error=True
@@ -368,12 +368,12 @@ def main() -> None:
 
 
 # Sub-commands defined in their own modules register here.
-from ui.cli_mcp import register as register_mcp  # noqa: E402
+from apipilot.ui.cli_mcp import register as register_mcp  # noqa: E402
 
 register_mcp(app)
-from ui.cli_eval import register as register_eval  # noqa: E402
+from apipilot.ui.cli_eval import register as register_eval  # noqa: E402
 
 register_eval(app)
-from ui.cli_train import register as register_train  # noqa: E402
+from apipilot.ui.cli_train import register as register_train  # noqa: E402
 
 register_train(app)

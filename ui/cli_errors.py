@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from retrieval.errors import ApipilotError
+from apipilot.retrieval.errors import ApipilotError
 
 err = Console(stderr=True)
 

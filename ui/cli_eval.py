@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from evaluation.harness import DEFAULT_LM_LIMIT
-from ui.cli_errors import user_errors
+from apipilot.evaluation.harness import DEFAULT_LM_LIMIT
+from apipilot.ui.cli_errors import user_errors
 
 if TYPE_CHECKING:
-    from evaluation.codegen import CodegenResult
-    from evaluation.methods import Env
-    from evaluation.suites import Suite
+    from apipilot.evaluation.codegen import CodegenResult
+    from apipilot.evaluation.methods import Env
+    from apipilot.evaluation.suites import Suite
 
 err = Console(stderr=True)
 
 
 def _methods(names: list[str] | None) -> list[str]:
-    from evaluation.methods import method_names
+    from apipilot.evaluation.methods import method_names
 
     if not names:
         return method_names()
@@ -114,9 +114,9 @@ def _evaluate(
     home: Path | None,
     update: bool = False,
 ) -> None:
-    from evaluation.harness import run_eval
-    from evaluation.methods import Env, get_method
-    from evaluation.report import (
+    from apipilot.evaluation.harness import run_eval
+    from apipilot.evaluation.methods import Env, get_method
+    from apipilot.evaluation.report import (
         RunReport,
         load_report,
         markdown,
@@ -124,9 +124,9 @@ def _evaluate(
         to_json,
         write_report,
     )
-    from evaluation.suites import select_suites
-    from indexes.store import IndexStore
-    from retrieval.errors import ConfigError
+    from apipilot.evaluation.suites import select_suites
+    from apipilot.indexes.store import IndexStore
+    from apipilot.retrieval.errors import ConfigError
 
     if update and out is None:
         raise ConfigError("--update needs --out (the folder whose report it updates)")
@@ -191,9 +191,9 @@ def _codegen(
     method_name: str,
     progress: Callable[[str], None],
 ) -> list[CodegenResult]:
-    from agents.lm import load_lm
-    from evaluation.codegen import run_codegen
-    from evaluation.methods import get_method
+    from apipilot.agents.lm import load_lm
+    from apipilot.evaluation.codegen import run_codegen
+    from apipilot.evaluation.methods import get_method
 
     method = get_method(method_name)
     lm = load_lm(None)

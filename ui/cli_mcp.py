@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ui.cli_errors import user_errors
-from ui.mcp_server import ServerOptions, create_server
+from apipilot.ui.cli_errors import user_errors
+from apipilot.ui.mcp_server import ServerOptions, create_server
 
 DEFAULT_PORT = 7861
 MCP_PATH = "/mcp"
@@ -18,10 +18,10 @@ MCP_PATH = "/mcp"
 
 def check_llm(llm: str | None) -> None:
     """Fail at start-up, not at the first call, on a malformed LM spec."""
-    from agents.recommend import NO_LM
+    from apipilot.agents.recommend import NO_LM
 
     if llm is not None and llm != NO_LM:
-        from agents.lm import parse_lm_spec
+        from apipilot.agents.lm import parse_lm_spec
 
         parse_lm_spec(llm)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ui.cli_errors import err, user_errors
+from apipilot.ui.cli_errors import err, user_errors
 
 DEFAULT_OUT = Path("models/embedder-minilm-ft")
 
@@ -27,7 +27,7 @@ MaxStepsOption = Annotated[
 
 def training_libraries(library: list[str] | None, exclude: list[str] | None) -> tuple[str, ...]:
     """The ``--libraries`` chosen (default: all trainable ones); exit 2 naming unknown ones."""
-    from training.dataset import TRAINING_LIBRARIES
+    from apipilot.training.dataset import TRAINING_LIBRARIES
 
     libraries = tuple(library) if library else TRAINING_LIBRARIES
     unknown = sorted((set(libraries) | set(exclude or ())) - set(TRAINING_LIBRARIES))
@@ -58,8 +58,8 @@ def embedder(
     """Contrastive LoRA fine-tuning of MiniLM on (query, API) pairs from documentation."""
     import torch
 
-    from training.lora import TrainConfig
-    from training.run import DataConfig, run_training
+    from apipilot.training.lora import TrainConfig
+    from apipilot.training.run import DataConfig, run_training
 
     torch.set_num_threads(1)
     libraries = training_libraries(library, exclude)
@@ -99,9 +99,9 @@ def reranker(
     """Cross-encoder LoRA training of MiniLM on doc-derived queries with mined negatives."""
     import torch
 
-    from training.reranker import LOSSES, RerankConfig
-    from training.reranker_data import default_index_home
-    from training.reranker_run import RerankData, run_reranker_training
+    from apipilot.training.reranker import LOSSES, RerankConfig
+    from apipilot.training.reranker_data import default_index_home
+    from apipilot.training.reranker_run import RerankData, run_reranker_training
 
     torch.set_num_threads(1)
     libraries = training_libraries(library, exclude)
@@ -123,7 +123,7 @@ def reranker(
 
 
 def register(app: typer.Typer) -> None:
-    from ui.cli_train_decomposer import decomposer
+    from apipilot.ui.cli_train_decomposer import decomposer
 
     train_app = typer.Typer(help="Fine-tune apipilot's models on documentation.")
     train_app.command("embedder")(embedder)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ui.cli_errors import err, user_errors
-from ui.cli_train import ExcludeOption, LibrariesOption, MaxStepsOption, training_libraries
+from apipilot.ui.cli_errors import err, user_errors
+from apipilot.ui.cli_train import ExcludeOption, LibrariesOption, MaxStepsOption, training_libraries
 
 DECOMPOSER_OUT = Path("models/decomposer-smollm2")
 
@@ -27,8 +27,8 @@ def decomposer(
     """LoRA fine-tuning of the embedded SmolLM2-135M on skills/decompose demonstrations."""
     import torch
 
-    from training.decomposer import DecomposerConfig
-    from training.decomposer_run import DecomposerData, run_decomposer_training
+    from apipilot.training.decomposer import DecomposerConfig
+    from apipilot.training.decomposer_run import DecomposerData, run_decomposer_training
 
     torch.set_num_threads(1)
     libraries = training_libraries(library, exclude)

@@ -28,11 +28,11 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 import apipilot._api as api
-from indexes.errors import IndexNotFound
-from indexes.store import apipilot_version
-from retrieval.errors import ApipilotError
-from ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, cut, fit
-from ui.mcp_models import (
+from apipilot.indexes.errors import IndexNotFound
+from apipilot.indexes.store import apipilot_version
+from apipilot.retrieval.errors import ApipilotError
+from apipilot.ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, cut, fit
+from apipilot.ui.mcp_models import (
     ApiResult,
     BuildResult,
     LibrariesResult,
@@ -109,8 +109,8 @@ def answer(text: str, schema: type[BaseModel], data: dict[str, Any]) -> CallTool
 
 def runs_local_lm(llm: str | None) -> bool:
     """Whether ``llm`` (or ``$APIPILOT_LLM`` when None) names a model loaded in this process."""
-    from agents.lm.spec import ENV_VAR
-    from agents.recommend import NO_LM
+    from apipilot.agents.lm.spec import ENV_VAR
+    from apipilot.agents.recommend import NO_LM
 
     spec = (llm if llm is not None else os.environ.get(ENV_VAR, "")).strip()
     return spec != NO_LM and not spec.startswith("openai:")

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from retrieval.embedder import DEFAULT_EMBEDDER
-from retrieval.errors import ConfigError
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
+from apipilot.retrieval.errors import ConfigError
 
 CONFIG_NAME = "config.json"
 NO_LM = "none"
@@ -50,7 +50,7 @@ def check_llm(value: str) -> str:
     text = value.strip()
     if text.lower() == NO_LM:
         return NO_LM
-    from agents.lm.spec import parse_lm_spec
+    from apipilot.agents.lm.spec import parse_lm_spec
 
     return str(parse_lm_spec(text))  # syntax only: files and servers are checked when used
 
@@ -64,7 +64,7 @@ def check_k(value: Any) -> int:
 
 
 def check_embedder(value: str) -> str:
-    from retrieval.embedder import load_embedder
+    from apipilot.retrieval.embedder import load_embedder
 
     text = value.strip()
     load_embedder(text)  # names only: a model is loaded on first use, not here

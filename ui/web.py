@@ -8,14 +8,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from indexes.corpora import DEFAULT_LIBRARY
-from indexes.store import IndexStore
-from ui.offline import set_offline_defaults
-from ui.settings import K_RANGE, LM_KINDS, settings_path, split_lm_spec
-from ui.web_chat import Conversation, chat_stream, library_choices, version_choices
-from ui.web_indexes import COLUMNS, index_refs, index_rows, index_summary, remove_index, try_build
-from ui.web_results import default_results_dir, load_results
-from ui.web_settings import LM_CHOICES, LM_TARGET_HINT, current_settings, save_form
+from apipilot.indexes.corpora import DEFAULT_LIBRARY
+from apipilot.indexes.store import IndexStore
+from apipilot.ui.offline import set_offline_defaults
+from apipilot.ui.settings import K_RANGE, LM_KINDS, settings_path, split_lm_spec
+from apipilot.ui.web_chat import Conversation, chat_stream, library_choices, version_choices
+from apipilot.ui.web_indexes import (
+    COLUMNS,
+    index_refs,
+    index_rows,
+    index_summary,
+    remove_index,
+    try_build,
+)
+from apipilot.ui.web_results import default_results_dir, load_results
+from apipilot.ui.web_settings import LM_CHOICES, LM_TARGET_HINT, current_settings, save_form
 
 UPLOAD_TYPES = [".jsonl", ".json", ".md", ".markdown", ".rst", ".txt"]
 PLACEHOLDER = "e.g. list the CSV files in a folder, parse their rows, shuffle and batch them"

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from indexes.api_index import ApiIndex
-from indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
-from indexes.store import IndexStore
-from retrieval.errors import ApipilotError, ConfigError
-from ui.settings import Settings
+from apipilot.indexes.api_index import ApiIndex
+from apipilot.indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
+from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.errors import ApipilotError, ConfigError
+from apipilot.ui.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def chat_stream(
     The conversation changes only when the request succeeds, so a failed follow-up can be
     retried on the same base.
     """
-    from agents.recommend import NO_LM, check_requirement, stream_recommend
+    from apipilot.agents.recommend import NO_LM, check_requirement, stream_recommend
 
     try:
         if not library:

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from indexes.building import BuildResult, build_from_source
-from indexes.store import IndexStore, parse_ref
-from retrieval.errors import ApipilotError, ConfigError
+from apipilot.indexes.building import BuildResult, build_from_source
+from apipilot.indexes.store import IndexStore, parse_ref
+from apipilot.retrieval.errors import ApipilotError, ConfigError
 
 log = logging.getLogger(__name__)
 

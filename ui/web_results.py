@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from apipilot._data import package_data
+
 TABLE = "latest.md"
 PLOT = "r_at_5.png"
 NO_RESULTS = "No evaluation results yet — run `make eval` to make them."
 
 
 def default_results_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "docs" / "results"
+    return package_data("results")
 
 
 @dataclass(frozen=True)

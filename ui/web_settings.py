@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.errors import ApipilotError
-from ui.settings import Settings, default_settings, lm_spec, load_settings, save_settings
+from apipilot.retrieval.errors import ApipilotError
+from apipilot.ui.settings import Settings, default_settings, lm_spec, load_settings, save_settings
 
 LM_CHOICES = [
     ("embedded (SmolLM2-135M, shipped; with the decomposer adapter when present)", "embedded"),

@@ -6,9 +6,9 @@ only the backend that a spec names.
 
 from __future__ import annotations
 
-from agents.lm.base import LanguageModel
-from agents.lm.errors import LMSpecError, LMUnavailable, PromptTooLong, ScoringUnsupported
-from agents.lm.spec import LMSpec, clear_lm_cache, load_lm, parse_lm_spec, resolve_lm_spec
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.errors import LMSpecError, LMUnavailable, PromptTooLong, ScoringUnsupported
+from apipilot.agents.lm.spec import LMSpec, clear_lm_cache, load_lm, parse_lm_spec, resolve_lm_spec
 
 __all__ = [
     "LMSpec",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval.errors import ConfigError
+from apipilot.retrieval.errors import ConfigError
 
 
 def check_completion_args(max_tokens: int, temperature: float) -> None:

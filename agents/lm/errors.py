@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.errors import ConfigError, ModelError
+from apipilot.retrieval.errors import ConfigError, ModelError
 
 
 class LMSpecError(ConfigError):

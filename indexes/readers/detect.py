@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from indexes.errors import SourceError
+from apipilot.indexes.errors import SourceError
 
 KINDS = ("jsonl", "python", "sphinx", "markdown")
 DOC_SUFFIXES = frozenset({".md", ".markdown", ".rst", ".txt"})

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urljoin
 
 import httpx
 
-from indexes.errors import SourceError
+from apipilot.indexes.errors import SourceError
 
 Fetcher = Callable[[str], bytes]
 MAX_FILE_BYTES = 20_000_000

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from indexes.readers.jsonl import docstring_examples
+from apipilot.indexes.readers.jsonl import docstring_examples
 
 # fmt: off
 VOID = frozenset({

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from indexes.errors import SourceError
-from indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
 
 MAX_LINE_CHARS = 1_000_000
 

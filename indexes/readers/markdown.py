@@ -32,10 +32,10 @@ import stat
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from indexes.errors import SourceError
-from indexes.readers.jsonl import docstring_examples
-from indexes.readers.markdown_sections import Section, api_name, split_sections
-from indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.jsonl import docstring_examples
+from apipilot.indexes.readers.markdown_sections import Section, api_name, split_sections
+from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
 
 SUFFIXES = frozenset({".md", ".markdown", ".rst", ".txt"})
 SKIPPED_DIRS = frozenset(

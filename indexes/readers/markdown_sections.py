@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from indexes.record import SPHINX_KINDS
+from apipilot.indexes.record import SPHINX_KINDS
 
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")

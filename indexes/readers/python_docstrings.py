@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import griffe
 
-from indexes.readers.jsonl import docstring_examples
-from indexes.record import first_sentence
+from apipilot.indexes.readers.jsonl import docstring_examples
+from apipilot.indexes.record import first_sentence
 
 STYLE_ORDER: list[griffe.DocstringStyle] = ["google", "numpy", "sphinx"]
 

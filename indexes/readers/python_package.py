@@ -41,10 +41,14 @@ from pathlib import Path
 
 import griffe
 
-from indexes.errors import SourceError
-from indexes.readers.python_docstrings import ParsedDocstring, parse_docstring, raw_docstring
-from indexes.readers.python_source import PackageRoot, find_roots, project_info
-from indexes.record import ApiRecord, ReadReport, unique_ids
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.python_docstrings import (
+    ParsedDocstring,
+    parse_docstring,
+    raw_docstring,
+)
+from apipilot.indexes.readers.python_source import PackageRoot, find_roots, project_info
+from apipilot.indexes.record import ApiRecord, ReadReport, unique_ids
 
 SKIPPED_MODULES = frozenset({"tests", "test", "conftest"})
 MAX_EXTERNAL_LOADS = 3  # packages loaded to resolve one alias chain

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexes.errors import SourceError
+from apipilot.indexes.errors import SourceError
 
 # Top-level folders of a source tree that are not the library itself.
 NOT_LIBRARY_DIRS = frozenset(

@@ -20,10 +20,16 @@ from urllib.parse import unquote
 
 import sphobjinv as soi
 
-from indexes.errors import SourceError
-from indexes.readers.fetch import Fetcher, FetchError, HttpFetcher, LocalFetcher, fetch_iter
-from indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
-from indexes.record import SPHINX_KINDS, ApiRecord, ReadReport, first_sentence, unique_ids
+from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.fetch import (
+    Fetcher,
+    FetchError,
+    HttpFetcher,
+    LocalFetcher,
+    fetch_iter,
+)
+from apipilot.indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
+from apipilot.indexes.record import SPHINX_KINDS, ApiRecord, ReadReport, first_sentence, unique_ids
 
 
 def read_sphinx(
