@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apipilot._data import package_data
+from apipilot.indexes.errors import SourceError
 
 DEFAULT_LIBRARY = "torchdata"
 DEFAULT_VERSION = "0.7.1"
@@ -32,6 +33,11 @@ class ShippedCorpus:
 def shipped_corpora() -> list[ShippedCorpus]:
     """Every ``corpora/apis/<library>@<version>.jsonl`` file."""
     directory = corpora_dir() / "apis"
+    if not directory.is_dir():  # an incomplete install must not pass for "nothing to build"
+        raise SourceError(
+            f"no shipped corpora at {directory}: reinstall apipilot, or point "
+            "APIPILOT_CORPORA at a folder with apis/<library>@<version>.jsonl files"
+        )
     found = []
     for path in sorted(directory.glob("*@*.jsonl")):
         library, _, version = path.stem.partition("@")
