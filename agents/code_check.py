@@ -1,4 +1,5 @@
-"""Check code the agent wrote: every call into the target library must exist in the index."""
+"""Check code the agent wrote: every call into the target library must exist in the index, and
+no call may start processes, evaluate code or reach the network (``unsafe_code``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
+from apipilot.agents.unsafe_code import find_unsafe_calls
 from apipilot.indexes.api_index import ApiIndex
 
 
@@ -15,6 +17,8 @@ class CodeCheck:
     error: str = ""
     known: list[str] = field(default_factory=list)  # library APIs found in the index
     unknown: list[str] = field(default_factory=list)  # library APIs the index does not have
+    # process, eval, network or file-destroying functions used (os.system, eval, requests.get …)
+    unsafe_calls: list[str] = field(default_factory=list)
 
 
 def check_code(code: str, index: ApiIndex, library: str) -> CodeCheck:
@@ -53,7 +57,7 @@ def check_code(code: str, index: ApiIndex, library: str) -> CodeCheck:
             defined.add(node.id)
         elif isinstance(node, ast.arg):
             defined.add(node.arg)
-    result = CodeCheck(parses=True)
+    result = CodeCheck(parses=True, unsafe_calls=find_unsafe_calls(tree))
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue

@@ -18,6 +18,7 @@ from apipilot.agents import prompts
 from apipilot.agents.code_check import check_code
 from apipilot.agents.context import AgentContext
 from apipilot.agents.examples import Demonstration
+from apipilot.agents.quoting import quote_doc
 from apipilot.agents.rerank import LikelihoodReranker
 from apipilot.agents.state import AgentState, Candidate, RetrieveTask
 from apipilot.agents.text import (
@@ -35,6 +36,7 @@ REQUIREMENT_KEY = "requirement"
 # 34 tokens (skills) and 60 (subtasks, p90 48); a list cut mid-item fails validation.
 SKILLS_MAX_TOKENS = 48
 DECOMPOSE_MAX_TOKENS = 96
+CALL_QUOTE_CHARS = 400  # room for long signatures (pandas.read_csv has about 1,500 characters)
 RERANK_DEPTH = 5  # candidates per subtask the LM scores (scoring costs ~4 ms a token on CPU)
 Node = Callable[..., dict[str, Any]]
 
@@ -194,31 +196,40 @@ def code(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
     records = [r for c in state["ranking"] if (r := ctx.index.get(c["id"])) is not None]
     library = ctx.index.meta.library
-    skeleton = _code_skeleton(library, records[: len(state["subtasks"]) + 1])
+    skeleton = {"code": _code_skeleton(library, records[: len(state["subtasks"]) + 1])}
+    clean: dict[str, Any] = {"unknown_apis": [], "unsafe_calls": []}
     if ctx.lm is None:
-        return {"code": skeleton, "unknown_apis": [], "paths": {"code": "fallback"}}
+        return {**skeleton, **clean, "paths": {"code": "fallback"}}
     demos = [Demonstration.from_dict(d) for d in state.get("examples", [])[:1]]
     prompt = prompts.code_prompt(state["requirement"], library, records[:5], demos)
     try:
         text = ctx.lm.complete(prompt, stop=["\n\n\n", "# Task:"], max_tokens=160)
     except ApipilotError as exc:
-        return {"code": skeleton, "unknown_apis": [], **_fallback_marks("code", str(exc))}
+        return {**skeleton, **clean, **_fallback_marks("code", str(exc))}
     result = check_code(text, ctx.index, library)
     if not result.parses or not text.strip():
         note = f"generated code does not parse ({result.error or 'empty'})"
-        return {"code": skeleton, "unknown_apis": [], **_fallback_marks("code", note)}
+        return {**skeleton, **clean, **_fallback_marks("code", note)}
+    if result.unsafe_calls:
+        # never presented as an answer: documentation text may have steered the LM
+        note = f"generated code uses unsafe functions: {', '.join(result.unsafe_calls)}"
+        flagged = {"unknown_apis": [], "unsafe_calls": result.unsafe_calls}
+        return {**skeleton, **flagged, **_fallback_marks("code", note)}
     if not result.known and not result.unknown:
         note = f"generated code calls nothing of {library}"
-        return {"code": skeleton, "unknown_apis": [], **_fallback_marks("code", note)}
-    return {"code": text.strip(), "unknown_apis": result.unknown, "paths": {"code": "lm"}}
+        return {**skeleton, **clean, **_fallback_marks("code", note)}
+    checked = {"unknown_apis": result.unknown, "unsafe_calls": []}
+    return {"code": text.strip(), **checked, "paths": {"code": "lm"}}
 
 
 def _code_skeleton(library: str, records: list[Any]) -> str:
-    """Deterministic code: the chosen APIs as commented calls in subtask order."""
-    lines = [f"# {library}: APIs for this requirement, in order of use"]
+    """Deterministic code: the chosen APIs as commented calls in subtask order. Every piece of
+    documentation text is quoted (``quote_doc``): a summary cannot start a live line."""
+    lines = [f"# {quote_doc(library)}: APIs for this requirement, in order of use"]
     for record in records:
-        lines.append(f"# {record.summary}")
-        lines.append(f"# {record.qualified_name or record.name}({_params(record.signature)})")
+        lines.append(f"# {quote_doc(record.summary)}")
+        call = f"{record.qualified_name or record.name}({_params(record.signature)})"
+        lines.append(f"# {quote_doc(call, limit=CALL_QUOTE_CHARS)}")
     return "\n".join(lines)
 
 

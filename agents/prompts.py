@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apipilot.agents.examples import Demonstration
+from apipilot.agents.quoting import quote_doc
 from apipilot.indexes.record import ApiRecord
 
 # Library-independent shots for the skills step (it runs before examples are chosen).
@@ -47,6 +48,7 @@ def rerank_prompt(subtask: str) -> str:
     return f"Task: {subtask.strip()}\nThe API that does this task:"
 
 
+REQUIREMENT_QUOTE_CHARS = 1000
 RERANK_SUMMARY_WORDS = 14  # scoring cost grows with every token
 
 
@@ -57,17 +59,18 @@ def rerank_continuation(record: ApiRecord) -> str:
 
 
 def api_line(record: ApiRecord) -> str:
+    """One comment line; documentation text is data, so it is quoted (``quote_doc``)."""
     alias = f" [also .{record.aliases[0]}()]" if record.aliases else ""
-    return f"# - {record.qualified_name or record.name}{alias}: {record.summary}"
+    return f"# - {quote_doc(f'{record.qualified_name or record.name}{alias}: {record.summary}')}"
 
 
 def code_prompt(
     requirement: str, library: str, apis: Sequence[ApiRecord], examples: Sequence[Demonstration]
 ) -> str:
-    lines = [f"# Library: {library}", "# APIs to use:"]
+    lines = [f"# Library: {quote_doc(library)}", "# APIs to use:"]
     lines += [api_line(r) for r in apis]
     for demo in examples:
         if demo.code:
-            lines += [f"# Example task: {demo.requirement}", demo.code.strip(), ""]
-    lines += [f"# Task: {requirement.strip()}", "# Code:", ""]
+            lines += [f"# Example task: {quote_doc(demo.requirement)}", demo.code.strip(), ""]
+    lines += [f"# Task: {quote_doc(requirement, limit=REQUIREMENT_QUOTE_CHARS)}", "# Code:", ""]
     return "\n".join(lines)

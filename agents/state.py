@@ -32,6 +32,7 @@ class AgentState(TypedDict, total=False):
     ranking: list[Candidate]  # the final recommendation, best first
     code: str
     unknown_apis: list[str]
+    unsafe_calls: list[str]  # process, eval or network functions the generated code used
     paths: Annotated[dict[str, str], merge]  # step -> "lm" | "fallback" | "skipped"
     timings: Annotated[dict[str, float], merge]  # step -> seconds
     notes: Annotated[list[str], operator.add]  # why a step fell back

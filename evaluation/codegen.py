@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any
 
 from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.quoting import quote_doc
 from apipilot.evaluation.data import eval_dir
 from apipilot.evaluation.methods import Env, Method
 from apipilot.evaluation.naming import ranked_names
@@ -37,6 +38,7 @@ RENAMED = {"monkey": "pandas", "beatnum": "numpy"}  # private library -> the rea
 STOPS = ("\n\n", "\n#", "\ndef ", "\nclass ", "\nprint(", "\nif __name__")
 PROMPT_APIS = 3
 MAX_TOKENS = 128
+HEADER_DOC_CHARS = 1000  # well above a first doc line: pass@1 numbers stay comparable
 _DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
 
 
@@ -118,7 +120,9 @@ def program(library: str, task: CodeTask, completion: str) -> str:
 
 
 def api_header(docs: Sequence[str]) -> str:
-    lines = ["# [start]", *(f"# {d.splitlines()[0]}" for d in docs if d.strip()), "# [end]"]
+    """The APICoder block; each doc's first line quoted (``quote_doc``): documentation is data."""
+    first_lines = (quote_doc(d.splitlines()[0], limit=HEADER_DOC_CHARS) for d in docs if d.strip())
+    lines = ["# [start]", *(f"# {line}" for line in first_lines), "# [end]"]
     return "\n".join(lines) + "\n"
 
 
