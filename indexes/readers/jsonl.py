@@ -12,17 +12,50 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.base import (
+    FILE_TYPE,
+    NOT_MINE,
+    UNVERSIONED,
+    ReadOptions,
+    ReadSource,
+    SourceTarget,
+    required_library,
+)
 from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
 
 MAX_LINE_CHARS = 1_000_000
+SUFFIXES = frozenset({".jsonl", ".json"})
 
 
 class MalformedLine(SourceError):
     """A JSONL line that is not a JSON object of a known shape."""
+
+
+@dataclass(frozen=True)
+class JsonlReader:
+    """The registry's entry for JSON-lines files."""
+
+    kind: str = "jsonl"
+    accepts: str = "a .jsonl/.json file"
+    names_library: bool = False
+
+    def detect(self, target: SourceTarget) -> int:
+        suffix = target.path.suffix.lower()
+        return FILE_TYPE if target.is_file and suffix in SUFFIXES else NOT_MINE
+
+    def read(
+        self, target: SourceTarget, library: str | None, version: str | None, options: ReadOptions
+    ) -> ReadSource:
+        library = required_library(library, self.kind, target)
+        version = version or UNVERSIONED
+        path = target.path
+        report = read_jsonl(path, library, version, strict=options.strict, source=str(path))
+        return ReadSource(report, library, version, str(path))
 
 
 def read_jsonl(

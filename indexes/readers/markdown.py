@@ -20,21 +20,38 @@ are reported as skipped, not fetched.
 Bad input never raises: a file that cannot be read, is binary (has NUL bytes), is not
 valid UTF-8 (skipped whole rather than read with replacement characters, which would put
 garbled text in the index), is over ``MAX_FILE_BYTES`` or is empty is reported in
-``skipped``. An empty source gives a report with no records. Only a ``path`` that does not
+``skipped``, and so is a symlink in the folder that leads outside it (a link inside it is
+followed). An empty source gives a report with no records. Only a ``path`` that does not
 exist raises :class:`SourceError`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.base import (
+    FILE_TYPE,
+    LIKELY,
+    NOT_MINE,
+    UNVERSIONED,
+    ReadOptions,
+    ReadSource,
+    SourceTarget,
+    required_library,
+)
+from apipilot.indexes.readers.folder_walk import OUTSIDE_REASON, walk_folder
 from apipilot.indexes.readers.jsonl import docstring_examples
-from apipilot.indexes.readers.markdown_sections import Section, api_name, split_sections
+from apipilot.indexes.readers.markdown_sections import (
+    MarkupError,
+    Section,
+    api_name,
+    split_sections,
+)
 from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
 
 SUFFIXES = frozenset({".md", ".markdown", ".rst", ".txt"})
@@ -47,6 +64,40 @@ MAX_FILES = 5_000
 MAX_SECTION_CHARS = 8_000
 MIN_SECTION_WORDS = 20
 _LINK = re.compile(r"^\s*[-*+]\s*\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+@dataclass(frozen=True)
+class MarkdownReader:
+    """The registry's entry for Markdown, reST and plain-text files and folders."""
+
+    kind: str = "markdown"
+    accepts: str = "a folder of .md/.rst/.txt files or one such file, llms.txt included"
+    names_library: bool = False
+
+    def detect(self, target: SourceTarget) -> int:
+        if target.is_file:
+            return FILE_TYPE if target.path.suffix.lower() in SUFFIXES else NOT_MINE
+        return LIKELY if target.is_dir and has_docs(target.path) else NOT_MINE
+
+    def read(
+        self, target: SourceTarget, library: str | None, version: str | None, options: ReadOptions
+    ) -> ReadSource:
+        library = required_library(library, self.kind, target)
+        version = version or UNVERSIONED
+        report = read_markdown(target.path, library, version)
+        return ReadSource(report, library, version, str(target.path))
+
+
+def has_docs(folder: Path, limit: int = 2_000) -> bool:
+    """Any .md/.rst/.txt file in the folder (looking at ``limit`` file names at most; hidden
+    folders and symlinks that lead outside it left out)."""
+    walk = walk_folder(
+        folder,
+        keep_dir=lambda name: not name.startswith("."),
+        keep_file=lambda name: Path(name).suffix.lower() in SUFFIXES,
+        limit=limit,
+    )
+    return bool(walk.files)
 
 
 def read_markdown(path: Path, library: str, version: str) -> ReadReport:
@@ -73,16 +124,13 @@ class _Reader:
         self.seen: set[Path] = set()
 
     def read_folder(self, folder: Path) -> None:
-        files: list[Path] = []
-        others = 0
-        for current, dirs, names in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
-            for name in sorted(names):
-                file = Path(current) / name
-                if file.suffix.lower() in SUFFIXES:
-                    files.append(file)
-                elif not name.startswith("."):
-                    others += 1
+        walk = walk_folder(folder, keep_dir=_wanted_dir)
+        files = [f for f in walk.files if f.suffix.lower() in SUFFIXES]
+        others = sum(
+            1 for f in walk.files if f.suffix.lower() not in SUFFIXES and not f.name.startswith(".")
+        )
+        for link in walk.outside:
+            self.report.skip(str(link), OUTSIDE_REASON)
         if others:
             self.report.skip(str(folder), f"{others} files of other types left out")
         if len(files) > MAX_FILES:
@@ -105,7 +153,12 @@ class _Reader:
             return
         rst = file.suffix.lower() == ".rst"
         llms = file.name.lower() in LLMS_NAMES
-        for index, section in enumerate(split_sections(text, rst=rst)):
+        try:
+            sections = split_sections(text, rst=rst)
+        except MarkupError as exc:
+            self.report.skip(str(file), str(exc))
+            return
+        for index, section in enumerate(sections):
             # An llms.txt opens with the library's title and one-line summary: always kept.
             self._add(section, file, min_words=1 if llms and index < 2 else MIN_SECTION_WORDS)
         if llms:
@@ -213,6 +266,10 @@ class _Reader:
                     source=source,
                 )
             )
+
+
+def _wanted_dir(name: str) -> bool:
+    return not name.startswith(".") and name not in SKIPPED_DIRS
 
 
 def _relative(file: Path, root: Path) -> str:

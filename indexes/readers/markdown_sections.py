@@ -1,32 +1,43 @@
 """Split Markdown or reStructuredText into sections, and name the API a section documents.
 
-A section starts at each heading: Markdown ``#`` and setext (``===``/``---`` underlined)
-headings, reST underlined (and overlined) titles, and reST API directives
-(``.. py:function:: foo(a, b)``, ``.. class:: Foo``). Headings inside code are ignored.
-Code is fenced blocks (Markdown), ``::`` literal blocks and ``code-block`` directives
-(reST), and ``>>>`` doctest paragraphs. A fenced block of a single ``def``/``class`` line
-after other content also starts a section (API references list entries that way under
-one heading); longer code does not, so a tutorial's example functions stay in their section.
+Markdown is parsed by markdown-it-py (CommonMark), reST by docutils; this module only maps
+their output to :class:`Section` objects. A section starts at each heading (Markdown ATX and
+setext headings, reST section titles) and at each reST API directive (``.. py:function::
+foo(a, b)``, ``.. class:: Foo``; a member directive nested in a class directive is named
+``Class.member``). Code is fenced and indented blocks (Markdown), literal blocks, ``code-block``
+and ``doctest`` directives (reST), and ``>>>`` doctest paragraphs. A fenced block of a single
+``def``/``class`` line after other content also starts a section (API references list
+entries that way under one heading); longer code does not, so a tutorial's example
+functions stay in their section.
+
+docutils is run without its reader's transforms, with every report silenced, and with file
+inclusion and ``raw`` disabled: a document never makes the parser read another file.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, ClassVar
+
+# docutils ships no type information: its names are Any here.
+from docutils import frontend, nodes, utils  # type: ignore[import-untyped]
+from docutils.parsers.rst import (  # type: ignore[import-untyped]
+    Directive,
+    Parser,
+    directives,
+    roles,
+)
+from markdown_it import MarkdownIt
 
 from apipilot.indexes.record import SPHINX_KINDS
 
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
-_RST_ADORN = re.compile(r"^([=\-~^\"'`#*+:._<>!$%&,;?@\\|/])\1+\s*$")
-_RST_API = re.compile(
-    r"^(\s*)\.\.\s+(?:py:)?(function|class|method|attribute|data|exception|decorator|classmethod"
-    r"|staticmethod|property|module)::\s*(\S.*)$"
-)
-_RST_OPTION = re.compile(r"^\s+:[\w-]+:")
-_RST_CODE = re.compile(r"^\s*\.\.\s+(?:code-block|code|sourcecode|doctest|testcode)::")
 _DOTTED = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _NAME = re.compile(rf"^{_DOTTED}$")
 _KEYWORD = re.compile(r"^(?:async\s+def|def|class|function|method|property|attribute)\s+")
@@ -36,6 +47,15 @@ _CALL_LINE = re.compile(rf"^({_DOTTED})\s*(\(.*\))\s*;?$")
 MAX_HEADING_CHARS = 300
 FILE_SUFFIXES = frozenset({"md", "markdown", "rst", "txt", "py", "html", "json", "toml", "yaml"})
 MEMBER_ROLES = frozenset({"method", "classmethod", "staticmethod", "attribute", "property"})
+API_ROLES = frozenset(
+    {"function", "class", "method", "attribute", "data", "exception", "decorator",
+     "classmethod", "staticmethod", "property", "module"}
+)  # fmt: skip
+CODE_DIRECTIVES = ("doctest", "testcode", "testoutput")  # Sphinx's; docutils knows code-block
+
+
+class MarkupError(ValueError):
+    """A document its parser could not handle (docutils fails on a few pathological inputs)."""
 
 
 @dataclass
@@ -72,121 +92,237 @@ class Section:
 
 
 def split_sections(text: str, *, rst: bool) -> list[Section]:
-    """Sections of a document, the first one (before any heading) with an empty heading."""
-    lines = text.splitlines()
-    sections = [Section("", 1)]
-    owner = ""  # the class whose reST directive the following indented directives are in
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        current = sections[-1]
-        fence = _FENCE.match(line)
-        if fence and not rst:
-            start = i
-            block, i = _fenced(lines, i, fence.group(1))
-            if current.parts and _SIGNATURE_BLOCK.match(block.strip()):
-                current = Section("", start + 1)
-                sections.append(current)
-            current.add_code(block)
-            continue
-        heading, skip = _heading(lines, i, rst)
-        if heading is not None:
-            sections.append(Section(heading, i + 1))
-            i += skip
-            continue
-        if rst:
-            api = _RST_API.match(line)
-            if api:
-                indent, role, argument = api.group(1), api.group(2), api.group(3).strip()
-                name = argument.partition("(")[0].strip()
-                if not indent:
-                    owner = name if role in ("class", "exception") else ""
-                elif owner and role in MEMBER_ROLES and "." not in name:
-                    argument = f"{owner}.{argument}"  # a method documented inside its class
-                sections.append(Section(argument, i + 1, (role, argument)))
-                i += 1
-                while i < len(lines) and _RST_OPTION.match(lines[i]):  # :type:, :value:…
-                    i += 1
-                continue
-            directive = _RST_CODE.match(line)
-            if directive or (line.rstrip().endswith("::") and not line.lstrip().startswith("..")):
-                if not directive and line.strip() != "::":
-                    current.add_text(line.rstrip()[:-1])
-                block, i = _indented(lines, i + 1, len(line) - len(line.lstrip()))
-                current.add_code(block)
-                continue
-        if line.lstrip().startswith(">>>"):
-            block, i = _doctest(lines, i)
-            current.add_code(block)
-            continue
-        current.add_text(line.rstrip())
-        i += 1
+    """Sections of a document, the first one (before any heading) with an empty heading.
+
+    Raises :class:`MarkupError` when docutils fails on a reST document.
+    """
+    sections = _rst_sections(text) if rst else _markdown_sections(text)
     return [s for s in sections if s.heading or s.parts]
 
 
-def _fenced(lines: list[str], start: int, fence: str) -> tuple[str, int]:
-    body: list[str] = []
-    i = start + 1
-    while i < len(lines):
-        stripped = lines[i].strip()
-        if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
-            return "\n".join(body), i + 1
-        body.append(lines[i])
+# --- Markdown -------------------------------------------------------------------------------
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # Only block structure is needed: inline parsing (links, emphasis) is skipped, and a
+    # heading's inline token keeps its source text (backticks included).
+    return MarkdownIt("commonmark").disable(["inline", "text_join"])
+
+
+def _markdown_sections(text: str) -> list[Section]:
+    source = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = source.split("\n")  # the line numbering markdown-it's ``map`` uses
+    tokens = _markdown().parse(source)
+    sections = [Section("", 1)]
+    done = 0  # lines before this one are in a section already
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
         i += 1
-    return "\n".join(body), i
+        if token.level != 0 or token.map is None:
+            continue
+        start, end = token.map
+        current = sections[-1]
+        for line in lines[done:start]:  # blank lines, link definitions: kept as text
+            current.add_text(line.rstrip())
+        done = max(done, end)
+        if token.type == "heading_open":
+            inline = tokens[i] if i < len(tokens) else token
+            sections.append(Section(" ".join(inline.content.split()), start + 1))
+        elif token.type in ("fence", "code_block"):
+            block = token.content.removesuffix("\n")
+            if token.type == "fence" and current.parts and _SIGNATURE_BLOCK.match(block.strip()):
+                current = Section("", start + 1)
+                sections.append(current)
+            current.add_code(block)
+        elif token.type == "blockquote_open" and lines[start].lstrip().startswith(">>>"):
+            # ``>>> call()`` outside code, which CommonMark reads as nested blockquotes
+            current.add_code("\n".join(line.strip() for line in lines[start:end]).strip())
+        else:
+            for line in lines[start:end]:
+                current.add_text(line.rstrip())
+    for line in lines[done:]:
+        sections[-1].add_text(line.rstrip())
+    return sections
 
 
-def _indented(lines: list[str], start: int, base: int) -> tuple[str, int]:
-    """A reST block indented deeper than ``base`` after ``::`` or a code directive (its
-    ``:option:`` lines dropped)."""
-    body: list[str] = []
-    i = start
-    while i < len(lines) and (
-        not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > base
-    ):
-        body.append(lines[i])
-        i += 1
-    while body and not body[-1].strip():
-        body.pop()
-        i -= 1
-    code = [line for line in body if not _RST_OPTION.match(line)]
-    indent = min((len(x) - len(x.lstrip()) for x in code if x.strip()), default=0)
-    return "\n".join(x[indent:] for x in code).strip("\n"), max(i, start)
+# --- reStructuredText -----------------------------------------------------------------------
 
 
-def _doctest(lines: list[str], start: int) -> tuple[str, int]:
-    i = start
-    while i < len(lines) and lines[i].strip():
-        i += 1
-    return "\n".join(line.strip() for line in lines[start:i]), i
+class _ApiEntry(nodes.Element):  # type: ignore[misc]
+    """The doctree node of an API directive: its role, argument and parsed body."""
 
 
-def _heading(lines: list[str], i: int, rst: bool) -> tuple[str | None, int]:
-    """The heading at line ``i`` and how many lines it spans, or ``(None, 0)``."""
-    line = lines[i]
-    if len(line) > MAX_HEADING_CHARS:  # also keeps the regexes linear on hostile lines
-        return None, 0
-    nxt = lines[i + 1] if i + 1 < len(lines) else ""
-    prev_blank = i == 0 or not lines[i - 1].strip()
-    if not rst:
-        atx = _ATX.match(line)
-        if atx:
-            return atx.group(2).strip(), 1
-        if line.strip() and prev_blank and _SETEXT.match(nxt) and not line.lstrip().startswith("-"):
-            return line.strip(), 2
-        return None, 0
-    if _RST_ADORN.match(line) and i + 2 < len(lines):
-        title, under = lines[i + 1], lines[i + 2]
-        if (
-            title.strip()
-            and under.strip() == line.strip()
-            and len(line.strip()) >= len(title.strip())
-        ):
-            return title.strip(), 3
-    underlined = _RST_ADORN.match(nxt) and len(nxt.strip()) >= len(line.strip())
-    if underlined and line.strip() and not line[:1].isspace() and prev_blank:
-        return (line.strip(), 2) if not _RST_ADORN.match(line) else (None, 0)
-    return None, 0
+class _AnyOption(dict[str, Any]):
+    """An option spec that accepts every option (``:type:``, ``:value:``, ``:noindex:``…)."""
+
+    def __missing__(self, key: str) -> Any:
+        return directives.unchanged
+
+    def __bool__(self) -> bool:  # docutils parses options only when the spec is truthy
+        return True
+
+
+class _ApiDirective(Directive):  # type: ignore[misc]
+    """``.. py:function:: name(args)`` and its kin, standing in for Sphinx's Python domain."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = _AnyOption()
+    has_content = True
+    role: ClassVar[str] = "function"
+
+    def run(self) -> list[nodes.Node]:
+        argument = self.arguments[0].splitlines()[0].strip() if self.arguments else ""
+        entry = _ApiEntry(role=self.role, argument=argument, line=self.lineno)
+        self.state.nested_parse(self.content, self.content_offset, entry)
+        return [entry]
+
+
+class _CodeDirective(Directive):  # type: ignore[misc]
+    """Sphinx's ``doctest``/``testcode``: a literal block of the directive's body."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = _AnyOption()
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        return [nodes.literal_block(text="\n".join(self.content))]
+
+
+def _api_directive(role: str) -> type[Directive]:
+    return type(f"_{role.title()}Directive", (_ApiDirective,), {"role": role})
+
+
+@cache
+def _our_directives() -> dict[str, type[Directive]]:
+    found: dict[str, type[Directive]] = {}
+    for role in API_ROLES:
+        found[role] = found[f"py:{role}"] = _api_directive(role)
+    for name in CODE_DIRECTIVES:
+        found[name] = _CodeDirective
+    return found
+
+
+@cache
+def _rst_settings() -> Any:
+    settings = frontend.get_default_settings(Parser)
+    settings.report_level = 5  # nothing is reported...
+    settings.halt_level = 5  # ...and nothing stops the parse
+    settings.warning_stream = io.StringIO()
+    settings.file_insertion_enabled = False  # .. include::, csv-table :file:/:url:
+    settings.raw_enabled = False
+    settings.syntax_highlight = "none"  # no Pygments run per code block
+    settings.character_level_inline_markup = False
+    return settings
+
+
+_NAMESPACE_LOCK = threading.Lock()
+
+
+@contextmanager
+def _rst_namespace() -> Iterator[None]:
+    """Our directives for one parse; docutils' global tables restored after it (a document's
+    ``.. role::`` registers a role globally)."""
+    with _NAMESPACE_LOCK:
+        saved_directives = dict(directives._directives)
+        saved_roles = dict(roles._roles)
+        directives._directives.update(_our_directives())
+        try:
+            yield
+        finally:
+            directives._directives.clear()
+            directives._directives.update(saved_directives)
+            roles._roles.clear()
+            roles._roles.update(saved_roles)
+
+
+def parse_rst(text: str) -> nodes.document:
+    """The docutils doctree of ``text`` (no transforms); :class:`MarkupError` on failure."""
+    document = utils.new_document("<rst>", _rst_settings())
+    try:
+        with _rst_namespace():
+            Parser().parse(text, document)
+    except Exception as exc:  # docutils raises assorted errors on pathological input
+        raise MarkupError(f"reST could not be parsed ({type(exc).__name__}: {exc})") from exc
+    return document
+
+
+def _rst_sections(text: str) -> list[Section]:
+    sections = [Section("", 1)]
+    walker = _DoctreeWalker(sections)
+    try:
+        walker.walk(parse_rst(text), sections[0], owner="")
+    except RecursionError as exc:
+        raise MarkupError("reST nested too deeply") from exc
+    return sections
+
+
+_CODE_NODES = (nodes.literal_block, nodes.doctest_block)
+_BLOCK_NODES = (*_CODE_NODES, _ApiEntry, nodes.section)
+_NOT_PROSE = (nodes.comment, nodes.target, nodes.substitution_definition)
+
+
+class _DoctreeWalker:
+    def __init__(self, sections: list[Section]) -> None:
+        self.sections = sections
+
+    def walk(self, parent: nodes.Element, section: Section, *, owner: str) -> None:
+        """Add ``parent``'s children to ``section``; titles and API entries open new ones."""
+        for child in parent.children:
+            if isinstance(child, nodes.section):
+                self.walk(child, self._open_titled(child), owner="")
+            elif isinstance(child, _ApiEntry):
+                self._entry(child, owner)
+            elif isinstance(child, (nodes.title, *_NOT_PROSE)):
+                continue  # the section's heading, comments, link targets
+            elif isinstance(child, nodes.system_message):
+                self._unknown_directive(child, section)
+            elif isinstance(child, _CODE_NODES):
+                section.add_code(child.astext().strip("\n"))
+            elif isinstance(child, nodes.Element) and _has_blocks(child):
+                self.walk(child, section, owner=owner)  # a container, an admonition, a quote
+            elif isinstance(child, nodes.Element):
+                for line in child.astext().splitlines():
+                    section.add_text(line.rstrip())
+                section.add_text("")
+
+    def _open_titled(self, node: nodes.section) -> Section:
+        title = next((c for c in node.children if isinstance(c, nodes.title)), None)
+        heading = " ".join(title.astext().split()) if title is not None else ""
+        line = max((title.line or 2) - 1, 1) if title is not None else 1
+        section = Section(heading, line)
+        self.sections.append(section)
+        return section
+
+    def _entry(self, entry: _ApiEntry, owner: str) -> None:
+        role, argument = str(entry["role"]), str(entry["argument"])
+        name = argument.partition("(")[0].strip()
+        if owner and role in MEMBER_ROLES and "." not in name:
+            argument = f"{owner}.{argument}"  # a method documented inside its class
+        section = Section(argument, int(entry.get("line") or 1), (role, argument))
+        self.sections.append(section)
+        inner = name if role in ("class", "exception") else ""
+        self.walk(entry, section, owner=inner)
+
+    @staticmethod
+    def _unknown_directive(message: nodes.system_message, section: Section) -> None:
+        """An unknown directive (``.. versionadded::``…) keeps its text; other messages go."""
+        if not message.astext().startswith("Unknown directive type"):
+            return
+        for block in message.findall(nodes.literal_block):
+            for line in block.astext().splitlines():
+                section.add_text(line.rstrip())
+
+
+def _has_blocks(node: nodes.Element) -> bool:
+    """Whether ``node`` holds code or API entries, which are kept apart from the prose."""
+    return any(isinstance(n, _BLOCK_NODES) for n in node.findall(include_self=False))
+
+
+# --- naming the API a section documents -----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -222,6 +358,8 @@ def _split_call(text: str) -> tuple[str, str] | None:
 
 def _heading_name(heading: str) -> ApiName | None:
     heading = heading.strip()
+    if len(heading) > MAX_HEADING_CHARS:  # no API is named so; keeps the regexes cheap
+        return None
     quoted = re.match(r"^`+([^`]+)`+(?:\s*(?:[-—–:]\s*.*)?)?$", heading)
     if quoted:
         found = _split_call(_KEYWORD.sub("", quoted.group(1).strip()))
@@ -240,6 +378,8 @@ def _heading_name(heading: str) -> ApiName | None:
 
 def _code_name(block: str) -> ApiName | None:
     first = next((line.strip() for line in block.splitlines() if line.strip()), "")
+    if len(first) > MAX_HEADING_CHARS * 4:
+        return None
     first = re.sub(r"^(>>>|\$)\s*", "", first)
     keyword = re.match(r"^(async\s+def|def|class)\s+", first)
     if keyword:

@@ -42,6 +42,7 @@ from pathlib import Path
 import griffe
 
 from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.folder_walk import OUTSIDE_REASON, leaves, resolved
 from apipilot.indexes.readers.python_docstrings import (
     ParsedDocstring,
     parse_docstring,
@@ -74,9 +75,9 @@ def read_python_package(
     effects (a submodule of torch parses ``sys.argv`` and exits). Raises
     :class:`SourceError` when the package cannot be found or loaded at all.
     """
-    roots = find_roots(target, library)
-    collection = griffe.ModulesCollection()
     report = ReadReport()
+    roots = find_roots(target, library, report.skipped)
+    collection = griffe.ModulesCollection()
     loaded = {root.name.partition(".")[0] for root in roots}
 
     def load_external(package: str) -> bool:
@@ -115,7 +116,9 @@ def _load(root: PackageRoot, collection: griffe.ModulesCollection, inspect: bool
     loader = griffe.GriffeLoader(
         search_paths=search_paths, modules_collection=collection, allow_inspection=inspect
     )
-    loader.finder = _NoTestsFinder(search_paths=search_paths)
+    finder = _NoTestsFinder(search_paths=search_paths)
+    finder.inside = resolved(root.path) if root.path is not None else None
+    loader.finder = finder
     try:
         loaded = loader.load(root.name, try_relative_path=False)
     except ImportError as exc:
@@ -131,13 +134,20 @@ def _load(root: PackageRoot, collection: griffe.ModulesCollection, inspect: bool
 
 
 class _NoTestsFinder(griffe.ModuleFinder):
-    """Leaves test packages unparsed: they are no API, and most of a big library's modules."""
+    """Leaves test packages unparsed: they are no API, and most of a big library's modules.
+
+    With ``inside`` set (a folder source), modules reached through a symlink that leads out
+    of it are left unparsed too (griffe follows symlinks); ``_report_unloaded`` lists them.
+    """
+
+    inside: Path | None = None
 
     def submodules(self, module: griffe.Module) -> list[tuple[tuple[str, ...], Path]]:
         return [
             (parts, path)
             for parts, path in super().submodules(module)
             if not SKIPPED_MODULES.intersection(parts)
+            and (self.inside is None or not leaves(path, self.inside))
         ]
 
 
@@ -368,6 +378,7 @@ def _report_unloaded(
     else:
         return
     loaded = {_stem(Path(_filepath_key(m))) for m in _all_modules(module)}
+    real_dir = resolved(package_dir)
     for folder, dirs, files in os.walk(package_dir):
         # Folders without __init__.py are scripts or data, not subpackages griffe would load.
         dirs[:] = [
@@ -377,8 +388,13 @@ def _report_unloaded(
             and d not in SKIPPED_MODULES
             and (Path(folder) / d / "__init__.py").is_file()
         ]
+        for d in [d for d in dirs if _outside(Path(folder) / d, real_dir)]:
+            report.skip(str(Path(folder) / d), OUTSIDE_REASON)
         for filename in files:
             file = Path(folder) / filename
+            if file.suffix == ".py" and _outside(file, real_dir):
+                report.skip(str(file), OUTSIDE_REASON)
+                continue
             if file.suffix != ".py" or not file.stem.isidentifier() or _stem(file) in loaded:
                 continue
             if file.stem in SKIPPED_MODULES:
@@ -386,6 +402,10 @@ def _report_unloaded(
             reasons = [line for line in logs if filename in line]
             reason = reasons[0] if reasons else "not loaded by griffe"
             report.skip(str(file), f"module not read: {reason}")
+
+
+def _outside(path: Path, real_dir: Path | None) -> bool:
+    return path.is_symlink() and (real_dir is None or leaves(path, real_dir))
 
 
 def _stem(file: Path) -> str:

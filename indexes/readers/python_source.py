@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import importlib.util
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -11,6 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers.base import (
+    EXPLICIT,
+    FALLBACK,
+    FILE_TYPE,
+    FOLDER_MARKER,
+    NOT_MINE,
+    ReadOptions,
+    ReadSource,
+    SourceTarget,
+)
+from apipilot.indexes.readers.folder_walk import OUTSIDE_REASON, leaves, resolved
 
 # Top-level folders of a source tree that are not the library itself.
 NOT_LIBRARY_DIRS = frozenset(
@@ -18,6 +30,77 @@ NOT_LIBRARY_DIRS = frozenset(
      "build", "dist", "site-packages", "node_modules"}
 )  # fmt: skip
 NOT_LIBRARY_FILES = frozenset({"setup", "conftest", "noxfile", "tasks", "fabfile", "manage"})
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+PROJECT = 60  # detection score of a source tree with project files
+
+
+@dataclass(frozen=True)
+class PythonReader:
+    """The registry's entry for Python packages: installed (griffe) or a folder, file or tree."""
+
+    kind: str = "python"
+    accepts: str = (
+        "pkg:NAME or an installed package name, a package folder with __init__.py, "
+        "a .py file or a Python source tree"
+    )
+    names_library: bool = True
+
+    def detect(self, target: SourceTarget) -> int:
+        if target.text.startswith("pkg:") and target.text.removeprefix("pkg:"):
+            return EXPLICIT
+        path = target.path
+        if target.is_file:
+            return FILE_TYPE if path.suffix == ".py" else NOT_MINE
+        if target.is_dir:
+            if (path / "__init__.py").is_file():
+                return FOLDER_MARKER
+            if not has_packages(path):
+                return NOT_MINE
+            return PROJECT if any((path / n).is_file() for n in PROJECT_FILES) else FALLBACK
+        return FALLBACK if not target.is_url and installed(target.text) else NOT_MINE
+
+    def read(
+        self, target: SourceTarget, library: str | None, version: str | None, options: ReadOptions
+    ) -> ReadSource:
+        from apipilot.indexes.readers.python_package import read_python_package
+
+        name = target.text.removeprefix("pkg:")
+        report, library, version = read_python_package(
+            name, library, version, inspect=options.inspect
+        )
+        return ReadSource(report, library, version, target.text)
+
+
+def has_packages(path: Path) -> bool:
+    """A folder (or its ``src/``) holding a package, or ``.py`` files; symlinks that lead
+    outside ``path`` do not count."""
+    real = resolved(path)
+    if real is None:
+        return False
+    for base in (path / "src", path):
+        if base.is_dir() and any(
+            (child / "__init__.py").is_file() and not leaves(child / "__init__.py", real)
+            for child in _dirs(base)
+        ):
+            return True
+    return any(not leaves(file, real) for file in path.glob("*.py"))
+
+
+def _dirs(path: Path) -> list[Path]:
+    try:
+        return [child for child in path.iterdir() if child.is_dir()]
+    except OSError:
+        return []
+
+
+def installed(name: str) -> bool:
+    """A bare top-level import name of an installed package (found without importing it)."""
+    if not name.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -29,12 +112,18 @@ class PackageRoot:
     path: Path | None
 
 
-def find_roots(target: str | Path, library: str | None = None) -> list[PackageRoot]:
+def find_roots(
+    target: str | Path,
+    library: str | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+) -> list[PackageRoot]:
     """The top-level modules a target names.
 
     ``target`` is ``pkg:NAME``, an installed import name, a package folder (with
     ``__init__.py``), a ``.py`` file, or a source tree (packages found under ``src/`` or
-    at the top; with ``library`` given and matching one of them, only that one).
+    at the top; with ``library`` given and matching one of them, only that one). In a tree,
+    packages and modules that are symlinks leading outside it are left out and added to
+    ``skipped`` as ``(path, reason)``.
     """
     text = str(target)
     if isinstance(target, str) and text.startswith("pkg:"):
@@ -45,17 +134,26 @@ def find_roots(target: str | Path, library: str | None = None) -> list[PackageRo
     if path.is_dir():
         if (path / "__init__.py").is_file():
             return [PackageRoot(path.name, path.parent, path)]
-        return _tree_roots(path, library)
+        return _tree_roots(path, library, [] if skipped is None else skipped)
     if isinstance(target, str) and re.fullmatch(r"[A-Za-z_][\w.]*", text):
         return [PackageRoot(text, None, None)]
     raise SourceError(f"{target}: no such package, folder or .py file")
 
 
-def _tree_roots(tree: Path, library: str | None) -> list[PackageRoot]:
+def _tree_roots(
+    tree: Path, library: str | None, skipped: list[tuple[str, str]]
+) -> list[PackageRoot]:
     base = tree / "src" if (tree / "src").is_dir() else tree
+    real_tree = resolved(tree)
+    children = []
+    for child in sorted(base.iterdir()):
+        if child.is_symlink() and (real_tree is None or leaves(child, real_tree)):
+            skipped.append((str(child), OUTSIDE_REASON))
+        else:
+            children.append(child)
     roots = [
         PackageRoot(child.name, base, child)
-        for child in sorted(base.iterdir())
+        for child in children
         if child.is_dir()
         and (child / "__init__.py").is_file()
         and child.name.isidentifier()
@@ -64,8 +162,11 @@ def _tree_roots(tree: Path, library: str | None) -> list[PackageRoot]:
     if not roots:
         roots = [
             PackageRoot(child.stem, base, child)
-            for child in sorted(base.glob("*.py"))
-            if child.stem.isidentifier() and child.stem not in NOT_LIBRARY_FILES
+            for child in children
+            if child.suffix == ".py"
+            and child.is_file()
+            and child.stem.isidentifier()
+            and child.stem not in NOT_LIBRARY_FILES
         ]
     if library:
         wanted = [r for r in roots if r.name == library.replace("-", "_")]
