@@ -1,9 +1,7 @@
-"""Errors of the agent (a leaf of the tree in ``retrieval.errors``)."""
+"""Errors of the agent (defined in ``apipilot.errors``, re-exported here)."""
 
 from __future__ import annotations
 
-from apipilot.retrieval.errors import ApipilotError
+from apipilot.errors import AgentError
 
-
-class AgentError(ApipilotError):
-    """The agent could not produce an answer."""
+__all__ = ["AgentError"]

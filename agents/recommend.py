@@ -1,4 +1,4 @@
-"""Run the agent for one requirement and shape its answer as plain data (the CLI's JSON)."""
+"""Run the agent for one requirement and shape its answer (``apipilot.Recommendation``)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,25 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from apipilot._limits import MAX_REQUIREMENT_CHARS, text_input
+from apipilot._results import ApiHit, Recommendation, Subtask
 from apipilot.agents.context import AgentContext
 from apipilot.agents.examples import ExampleBank, find_bank
 from apipilot.agents.graph import graph
 from apipilot.agents.lm.base import LanguageModel
+from apipilot.agents.lm.kinds import NO_LM
 from apipilot.agents.state import AgentState
 from apipilot.indexes.api_index import ApiIndex
-from apipilot.indexes.record import ApiRecord
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.cross_encoder import RERANK_DEPTH, Reranker, load_reranker
 from apipilot.retrieval.errors import ConfigError
 
-MAX_REQUIREMENT_CHARS = 2000
-NO_LM = "none"
 _banks: dict[tuple[str, str], ExampleBank | None] = {}
 
 
 def check_requirement(requirement: str) -> str:
-    text = requirement.strip()
-    if not text:
-        raise ConfigError("the requirement is empty: say what you want to do")
-    if len(text) > MAX_REQUIREMENT_CHARS:
-        raise ConfigError(
-            f"the requirement is {len(text)} characters; at most {MAX_REQUIREMENT_CHARS}"
-        )
-    return text
+    """The stripped requirement; ConfigError when it is empty or over its cap."""
+    return text_input("requirement", requirement, MAX_REQUIREMENT_CHARS)
 
 
 def example_bank(index: ApiIndex, store: IndexStore) -> ExampleBank | None:
@@ -68,6 +62,16 @@ def make_context(
     requirement: str,
     library: str,
     version: str | None = None,
+    **options: Any,
+) -> tuple[str, AgentContext]:
+    """The checked requirement and the context to answer it (options: see ``build_context``)."""
+    requirement = check_requirement(requirement)
+    return requirement, build_context(library, version, **options)
+
+
+def build_context(
+    library: str,
+    version: str | None = None,
     *,
     k: int = 10,
     write_code: bool = False,
@@ -75,14 +79,14 @@ def make_context(
     llm: str | LanguageModel | None = None,
     reranker: str | Reranker | None = None,
     store: IndexStore | None = None,
-) -> tuple[str, AgentContext]:
-    requirement = check_requirement(requirement)
+) -> AgentContext:
+    """The index, models and settings one request of ``library@version`` runs with."""
     if not 1 <= k <= 100:
         raise ConfigError(f"k must be between 1 and 100, got {k}")
     store = store or IndexStore()
     index = store.open(library, version)
     cross_encoder = resolve_reranker(reranker, rerank)
-    context = AgentContext(
+    return AgentContext(
         index=index,
         lm=resolve_lm(llm),
         examples=example_bank(index, store),
@@ -93,13 +97,13 @@ def make_context(
         write_code=write_code,
         reranker=cross_encoder,
     )
-    return requirement, context
 
 
 def stream_recommend(
     requirement: str, library: str, version: str | None = None, **options: Any
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(step, update)`` as each graph node finishes, then ``("result", answer)``."""
+) -> Iterator[tuple[str, Any]]:
+    """Yield ``(step, update)`` as each graph node finishes, then ``("result", answer)`` with
+    the answer as a :class:`~apipilot.Recommendation`."""
     requirement, context = make_context(requirement, library, version, **options)
     state: dict[str, Any] = {}
     start = time.perf_counter()
@@ -120,7 +124,8 @@ def stream_recommend(
 def recommend(
     requirement: str, library: str, version: str | None = None, **options: Any
 ) -> dict[str, Any]:
-    """The APIs of ``library`` for ``requirement``, grouped by subtask (see ``shape_answer``).
+    """The APIs of ``library`` for ``requirement``, grouped by subtask, as plain data
+    (``Recommendation.to_dict()``; see ``shape_answer``).
 
     Options: ``k`` (APIs in the answer), ``write_code``, ``rerank``, ``llm`` (an LM spec such
     as ``"embedded"`` or ``"openai:http://127.0.0.1:11434/v1#qwen2.5"``, a loaded
@@ -131,61 +136,53 @@ def recommend(
     result: dict[str, Any] = {}
     for step, update in stream_recommend(requirement, library, version, **options):
         if step == "result":
-            result = update
+            result = update.to_dict()
     return result
 
 
-def api_dict(record: ApiRecord, score: float) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "qualified_name": record.qualified_name,
-        "signature": record.signature,
-        "summary": record.summary,
-        "score": round(score, 6),
-        "source": record.source,
-    }
-
-
-def shape_answer(state: AgentState, context: AgentContext) -> dict[str, Any]:
+def shape_answer(state: AgentState, context: AgentContext) -> Recommendation:
     index = context.index
     scores = {c["id"]: c["score"] for c in state.get("ranking", [])}
     chosen = state.get("chosen", {})
-    subtasks = []
+    subtasks: list[Subtask] = []
     for i, text in enumerate(state.get("subtasks", [])):
         ids = [r for r in chosen.get(str(i), []) if r in scores][:3] or chosen.get(str(i), [])[:1]
         names = [record.name for r in ids if (record := index.get(r)) is not None]
-        subtasks.append({"text": text, "apis": list(dict.fromkeys(names))})
-    apis = [
-        api_dict(record, c["score"])
+        subtasks.append(Subtask(text, tuple(dict.fromkeys(names))))
+    ranked = [
+        (record, c["score"])
         for c in state.get("ranking", [])
         if (record := index.get(c["id"])) is not None
     ]
+    apis = tuple(
+        ApiHit.from_record(record, score, rank) for rank, (record, score) in enumerate(ranked, 1)
+    )
     timings = dict(state.get("timings", {}))
     branch = [v for key, v in timings.items() if key.startswith("retrieve:")]
     if branch:
         timings["retrieve"] = max(branch)  # branches run in parallel
     lm = context.lm
-    return {
-        "requirement": state["requirement"],
-        "library": index.meta.library,
-        "version": index.meta.version,
-        "skills": state.get("skills", ""),
-        "subtasks": subtasks,
-        "apis": apis,
-        "examples": [
+    return Recommendation(
+        requirement=state["requirement"],
+        library=index.meta.library,
+        version=index.meta.version,
+        skills=state.get("skills", ""),
+        subtasks=tuple(subtasks),
+        apis=apis,
+        examples=tuple(
             {"requirement": d["requirement"], "skills": d["skills"], "apis": d["apis"]}
             for d in state.get("examples", [])
-        ],
-        "code": state.get("code", ""),
-        "unknown_apis": state.get("unknown_apis", []),
-        "paths": state.get("paths", {}),
-        "notes": state.get("notes", []),
-        "timings": {key: round(value, 4) for key, value in timings.items()},
-        "models": {
+        ),
+        code=state.get("code", ""),
+        unknown_apis=tuple(state.get("unknown_apis", [])),
+        unsafe_calls=tuple(state.get("unsafe_calls", [])),
+        paths=dict(state.get("paths", {})),
+        notes=tuple(state.get("notes", [])),
+        timings={key: round(value, 4) for key, value in timings.items()},
+        models={
             "embedder": index.meta.embedder,
             "lm": lm.info() if lm is not None else None,
             "examples": context.examples.name if context.examples else None,
             "reranker": context.reranker.name if context.reranker else None,
         },
-    }
+    )

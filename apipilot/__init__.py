@@ -1,46 +1,157 @@
 """apipilot's Python API: which APIs of a library to use for what you want to do.
 
-Every function returns plain data (dicts and lists of str, int, float, bool, None) that
-``json.dumps`` accepts. Importing this package loads no model and no index::
+This package is the one front door: the CLI, the web app and the MCP server use only what it
+exports. Answers are frozen dataclasses whose ``to_dict()`` gives plain data that
+``json.dumps`` accepts. Importing it loads no model and no index::
 
     import apipilot
 
     apipilot.list_libraries()
-    apipilot.search("torchdata", "shuffle the elements of a datapipe", k=5)
+    apipilot.search("torchdata", "shuffle the elements of a datapipe", k=5).to_dict()
     apipilot.get_api("torchdata", "Shuffler")
-    apipilot.recommend("read CSV files from a folder, shuffle and batch the rows", llm="none")
+    options = apipilot.RecommendOptions(k=5, llm="none")
+    apipilot.recommend("read CSV files from a folder, shuffle and batch the rows", options=options)
+    for event in apipilot.stream_recommend("shuffle and batch", options=options):
+        print(event.to_dict())
     apipilot.build_index("my_api.jsonl", library="mylib", version="1.2")
 
 ``home`` is the index directory (default ``$APIPILOT_HOME``, else the user cache). Errors are
-subclasses of :class:`ApipilotError` with a message that names the bad value and what is valid
-(an unknown library raises :class:`IndexNotFound` naming the known ones).
+subclasses of :class:`ApipilotError` (the tree is drawn in :mod:`apipilot.errors`) with a
+message that names the bad value and what is valid; inputs longer than their caps
+(``LIMITS``) raise :class:`InputTooLong`.
 """
 
 from __future__ import annotations
 
-from apipilot._api import (
-    ApiNotFound,
+from apipilot._indexes import (
+    VECTOR_INDEX_KINDS,
+    Corpus,
+    Progress,
     build_index,
-    get_api,
+    build_missing_defaults,
+    check_embedder,
+    collect_garbage,
+    corpora,
+    index_targets,
+    list_indexes,
     list_libraries,
-    recommend,
-    search,
+    open_store,
+    refresh_index,
+    remove_index,
+    verify_index,
 )
-from apipilot.indexes.errors import IndexNotFound
+from apipilot._limits import LIMITS
+from apipilot._lm import (
+    LM_ENV_VAR,
+    LM_KINDS,
+    NO_LM,
+    LMKind,
+    check_lm_spec,
+    load_lm,
+)
+from apipilot._lm import app_choices as lm_choices
+from apipilot._lm import join_spec as join_lm_spec
+from apipilot._lm import runs_in_process as lm_runs_in_process
+from apipilot._lm import spec_help as lm_spec_help
+from apipilot._lm import split_spec as split_lm_spec
+from apipilot._recommend import RecommendOptions, recommend, stream_recommend
+from apipilot._results import (
+    ApiHit,
+    ApiInfo,
+    BuildSummary,
+    Finished,
+    IndexInfo,
+    LibraryInfo,
+    LibraryVersion,
+    Recommendation,
+    RecommendEvent,
+    SearchResult,
+    Started,
+    StepDone,
+    Subtask,
+)
+from apipilot._search import SEARCH_MODES, get_api, search
+from apipilot._stores import index_home
+from apipilot.errors import (
+    AgentError,
+    ApiNotFound,
+    ApipilotError,
+    ConfigError,
+    IndexNotFound,
+    IndexStoreError,
+    InputTooLong,
+    LMSpecError,
+    ModelError,
+    SourceError,
+)
+from apipilot.indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
 from apipilot.indexes.store import apipilot_version as _apipilot_version
-from apipilot.retrieval.errors import ApipilotError, ConfigError
+from apipilot.indexes.store import parse_ref
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
 
 __version__ = _apipilot_version()
 
 __all__ = [
+    "DEFAULT_EMBEDDER",
+    "DEFAULT_LIBRARY",
+    "DEFAULT_VERSION",
+    "LIMITS",
+    "LM_ENV_VAR",
+    "LM_KINDS",
+    "NO_LM",
+    "SEARCH_MODES",
+    "VECTOR_INDEX_KINDS",
+    "AgentError",
+    "ApiHit",
+    "ApiInfo",
     "ApiNotFound",
     "ApipilotError",
+    "BuildSummary",
     "ConfigError",
+    "Corpus",
+    "Finished",
+    "IndexInfo",
     "IndexNotFound",
+    "IndexStoreError",
+    "InputTooLong",
+    "LMKind",
+    "LMSpecError",
+    "LibraryInfo",
+    "LibraryVersion",
+    "ModelError",
+    "Progress",
+    "RecommendEvent",
+    "RecommendOptions",
+    "Recommendation",
+    "SearchResult",
+    "SourceError",
+    "Started",
+    "StepDone",
+    "Subtask",
     "__version__",
     "build_index",
+    "build_missing_defaults",
+    "check_embedder",
+    "check_lm_spec",
+    "collect_garbage",
+    "corpora",
     "get_api",
+    "index_home",
+    "index_targets",
+    "join_lm_spec",
+    "list_indexes",
     "list_libraries",
+    "lm_choices",
+    "lm_runs_in_process",
+    "lm_spec_help",
+    "load_lm",
+    "open_store",
+    "parse_ref",
     "recommend",
+    "refresh_index",
+    "remove_index",
     "search",
+    "split_lm_spec",
+    "stream_recommend",
+    "verify_index",
 ]

@@ -14,16 +14,73 @@ import apipilot
 from tests.mcp_helpers import build_demo_home
 
 EXPORTED = {
+    # errors (the tree is drawn in apipilot.errors)
+    "AgentError",
     "ApiNotFound",
     "ApipilotError",
     "ConfigError",
     "IndexNotFound",
+    "IndexStoreError",
+    "InputTooLong",
+    "LMSpecError",
+    "ModelError",
+    "SourceError",
+    # typed answers, each with to_dict()
+    "ApiHit",
+    "ApiInfo",
+    "BuildSummary",
+    "IndexInfo",
+    "LibraryInfo",
+    "LibraryVersion",
+    "Recommendation",
+    "SearchResult",
+    "Subtask",
+    # streamed recommendation events
+    "Finished",
+    "RecommendEvent",
+    "Started",
+    "StepDone",
+    # options, defaults and limits
+    "Corpus",
+    "DEFAULT_EMBEDDER",
+    "DEFAULT_LIBRARY",
+    "DEFAULT_VERSION",
+    "LIMITS",
+    "LMKind",
+    "LM_ENV_VAR",
+    "LM_KINDS",
+    "NO_LM",
+    "Progress",
+    "RecommendOptions",
+    "SEARCH_MODES",
+    "VECTOR_INDEX_KINDS",
     "__version__",
+    # functions
     "build_index",
+    "build_missing_defaults",
+    "check_embedder",
+    "check_lm_spec",
+    "collect_garbage",
+    "corpora",
     "get_api",
+    "index_home",
+    "index_targets",
+    "join_lm_spec",
+    "list_indexes",
     "list_libraries",
+    "lm_choices",
+    "lm_runs_in_process",
+    "lm_spec_help",
+    "load_lm",
+    "open_store",
+    "parse_ref",
     "recommend",
+    "refresh_index",
+    "remove_index",
     "search",
+    "split_lm_spec",
+    "stream_recommend",
+    "verify_index",
 }
 
 
@@ -43,7 +100,8 @@ def test_exported_members() -> None:
 def test_import_loads_no_model_or_heavy_library() -> None:
     code = (
         "import sys, apipilot; "
-        "heavy = {'torch', 'sentence_transformers', 'transformers', 'langgraph', 'faiss'}; "
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'langgraph', 'faiss', "
+        "'gradio'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -56,17 +114,17 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_list_search_get(home: Path) -> None:
-    libraries = apipilot.list_libraries(home)
+    libraries = [lib.to_dict() for lib in apipilot.list_libraries(home)]
     assert [(lib["library"], lib["latest"]) for lib in libraries] == [("demo", "1.0")]
     assert libraries[0]["versions"][0]["records"] == 8
 
-    found = apipilot.search("demo", "shuffle the elements", k=3, home=home)
+    found = apipilot.search("demo", "shuffle the elements", k=3, home=home).to_dict()
     assert (found["library"], found["version"]) == ("demo", "1.0")
     assert [hit["rank"] for hit in found["results"]] == [1, 2, 3]
     assert found["results"][0]["name"] == "shuffle"
-    assert apipilot.search("demo", "batch", mode="bm25", home=home)["results"][0]["name"] == "batch"
+    assert apipilot.search("demo", "batch", mode="bm25", home=home).results[0].name == "batch"
 
-    api = apipilot.get_api("demo", "BATCH", home=home)
+    api = apipilot.get_api("demo", "BATCH", home=home).to_dict()
     assert api["api"]["qualified_name"] == "demo.batch" and api["version"] == "1.0"
     json.dumps([libraries, found, api])
 
@@ -84,9 +142,10 @@ def test_errors_name_what_is_valid(home: Path) -> None:
 
 
 def test_recommend_without_lm(home: Path) -> None:
+    options = apipilot.RecommendOptions(k=3, llm="none")
     answer = apipilot.recommend(
-        "list csv files, parse the rows and shuffle them", "demo", k=3, llm="none", home=home
-    )
+        "list csv files, parse the rows and shuffle them", "demo", options=options, home=home
+    ).to_dict()
     assert (answer["library"], answer["version"]) == ("demo", "1.0")
     assert len(answer["apis"]) == 3 and answer["subtasks"]
     json.dumps(answer)
@@ -96,10 +155,12 @@ def test_build_index(tmp_path: Path, demo_records) -> None:
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in demo_records))
     home = tmp_path / "home"
-    built = apipilot.build_index(str(docs), "mylib", "1.2", embedder="hashing:64", home=home)
+    built = apipilot.build_index(
+        str(docs), "mylib", "1.2", embedder="hashing:64", home=home
+    ).to_dict()
     assert (built["library"], built["version"], built["records"]) == ("mylib", "1.2", 8)
     assert built["stats"]["added"] == 8
     json.dumps(built)
     again = apipilot.build_index(str(docs), "mylib", "1.2", embedder="hashing:64", home=home)
-    assert again["stats"]["unchanged"] == 8
-    assert apipilot.search("mylib", "shuffle", home=home)["version"] == "1.2"
+    assert again.to_dict()["stats"]["unchanged"] == 8
+    assert apipilot.search("mylib", "shuffle", home=home).version == "1.2"

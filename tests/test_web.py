@@ -55,7 +55,7 @@ def run_chat(
     settings: Settings = NO_LM,
 ) -> list[tuple[ChatView, Conversation]]:
     return list(
-        chat_stream(store, settings, message, library, version, conversation or Conversation())
+        chat_stream(store.home, settings, message, library, version, conversation or Conversation())
     )
 
 
@@ -250,8 +250,8 @@ def test_api_item_shows_name_signature_score_summary_and_source() -> None:
 
 
 def test_library_and_version_choices(store: IndexStore, hashing: Embedder) -> None:
-    assert library_choices(store) == ([], "")
-    assert version_choices(store, "") == ([], "")
+    assert library_choices(store.home) == ([], "")
+    assert version_choices(store.home, "") == ([], "")
     for version in ("0.7.1", "0.8.0"):
         records = [make_record("shuffle", "Shuffle", "torchdata", version)]
         store.build(
@@ -263,11 +263,11 @@ def test_library_and_version_choices(store: IndexStore, hashing: Embedder) -> No
         )
     records = [make_record("a", "b", "other", "2")]
     store.build(records, library="other", version="2", embedder=hashing, embedder_spec="hashing:64")
-    assert library_choices(store) == (["other", "torchdata"], "torchdata")
-    assert library_choices(store, "other") == (["other", "torchdata"], "other")
-    assert version_choices(store, "torchdata") == (["0.8.0", "0.7.1"], "0.7.1")
-    assert version_choices(store, "other") == (["2"], "2")
-    assert version_choices(store, "bad name!") == ([], "")
+    assert library_choices(store.home) == (["other", "torchdata"], "torchdata")
+    assert library_choices(store.home, "other") == (["other", "torchdata"], "other")
+    assert version_choices(store.home, "torchdata") == (["0.8.0", "0.7.1"], "0.7.1")
+    assert version_choices(store.home, "other") == (["2"], "2")
+    assert version_choices(store.home, "bad name!") == ([], "")
 
 
 # indexes -------------------------------------------------------------------------------------
@@ -281,11 +281,11 @@ def write_jsonl(path: Path, records: list[ApiRecord]) -> Path:
 def test_build_from_an_uploaded_file_then_list_and_remove(
     store: IndexStore, tmp_path: Path, demo_records: list[ApiRecord]
 ) -> None:
-    assert index_rows(store) == [] and "No indexes yet" in index_summary(store)
+    assert index_rows(store.home) == [] and "No indexes yet" in index_summary(store.home)
     upload = write_jsonl(tmp_path / "upload.jsonl", demo_records)
     calls: list[tuple[int, int]] = []
     built, note = try_build(
-        store,
+        store.home,
         "",
         str(upload),
         "mylib",
@@ -296,11 +296,11 @@ def test_build_from_an_uploaded_file_then_list_and_remove(
     assert built, note
     assert "built `mylib@2.0`: 8 records" in note
     assert calls and calls[-1] == (8, 8)
-    [row] = index_rows(store)
+    [row] = index_rows(store.home)
     assert row[:4] == ["mylib", "2.0", 8, "hashing-64"] and row[-1] == ""
-    assert index_refs(store) == ["mylib@2.0"] and "1 index in" in index_summary(store)
-    assert remove_index(store, "mylib@2.0") == (True, "🗑 removed `mylib@2.0`")
-    assert index_rows(store) == []
+    assert index_refs(store.home) == ["mylib@2.0"] and "1 index in" in index_summary(store.home)
+    assert remove_index(store.home, "mylib@2.0") == (True, "🗑 removed `mylib@2.0`")
+    assert index_rows(store.home) == []
 
 
 @pytest.mark.parametrize(
@@ -315,7 +315,7 @@ def test_build_from_an_uploaded_file_then_list_and_remove(
 def test_build_problems_are_messages(
     store: IndexStore, source: str, upload: str | None, library: str, expected: str
 ) -> None:
-    built, note = try_build(store, source, upload, library, "", "hashing:64")
+    built, note = try_build(store.home, source, upload, library, "", "hashing:64")
     assert not built and expected in note
 
 
@@ -324,35 +324,35 @@ def test_a_malformed_upload_fails_or_is_skipped(
 ) -> None:
     path = write_jsonl(tmp_path / "bad.jsonl", demo_records)
     path.write_text(path.read_text() + "{broken\n")
-    built, note = try_build(store, "", str(path), "lib", "1", "hashing:64")
-    assert not built and "Build failed" in note and index_rows(store) == []
-    built, note = try_build(store, "", str(path), "lib", "1", "hashing:64", skip_bad=True)
+    built, note = try_build(store.home, "", str(path), "lib", "1", "hashing:64")
+    assert not built and "Build failed" in note and index_rows(store.home) == []
+    built, note = try_build(store.home, "", str(path), "lib", "1", "hashing:64", skip_bad=True)
     assert built and "skipped 1" in note
 
 
 def test_build_from_an_uploaded_markdown_file(store: IndexStore, tmp_path: Path) -> None:
     upload = tmp_path / "guide.md"
     upload.write_text("# mylib\n\n## mylib.load(path)\n\nLoad a file from a path.\n")
-    built, note = try_build(store, "", str(upload), "mylib", "1.0", "hashing:64")
+    built, note = try_build(store.home, "", str(upload), "mylib", "1.0", "hashing:64")
     assert built, note
-    assert index_refs(store) == ["mylib@1.0"]
+    assert index_refs(store.home) == ["mylib@1.0"]
 
 
 def test_build_from_an_installed_package_name(store: IndexStore) -> None:
-    built, note = try_build(store, "platformdirs", None, "", "", "hashing:64")
+    built, note = try_build(store.home, "platformdirs", None, "", "", "hashing:64")
     assert built, note
-    assert [ref.partition("@")[0] for ref in index_refs(store)] == ["platformdirs"]
+    assert [ref.partition("@")[0] for ref in index_refs(store.home)] == ["platformdirs"]
 
 
 def test_build_with_a_bad_embedder_is_a_message(store: IndexStore, tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "r.jsonl", [make_record("a", "b")])
-    built, note = try_build(store, str(path), None, "lib", "1", "nope")
+    built, note = try_build(store.home, str(path), None, "lib", "1", "nope")
     assert not built and "unknown embedder 'nope'" in note
 
 
 def test_remove_problems_are_messages(store: IndexStore) -> None:
-    assert remove_index(store, None) == (False, "⚠️ Choose an index to remove.")
-    removed, note = remove_index(store, "ghost@1.0")
+    assert remove_index(store.home, None) == (False, "⚠️ Choose an index to remove.")
+    removed, note = remove_index(store.home, "ghost@1.0")
     assert not removed and "no index for library 'ghost'" in note
 
 
@@ -379,5 +379,5 @@ def test_build_app_on_an_empty_store(tmp_path: Path) -> None:
 
     store = IndexStore(tmp_path / "home")
     (tmp_path / "config.json").write_text("{broken")  # the page opens anyway, with a warning
-    app = build_app(store, config_file=tmp_path / "config.json", results_dir=tmp_path)
+    app = build_app(store.home, config_file=tmp_path / "config.json", results_dir=tmp_path)
     assert isinstance(app, gr.Blocks)

@@ -73,7 +73,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build_from_source(store, "corpus:torchdata@0.7.1", embedder_spec="hashing:256")
     settings = {"llm": "none", "k": 8, "write_code": True, "embedder": "hashing:64"}
     (home / "config.json").write_text(json.dumps(settings))
-    app = build_app(store, results_dir=tmp_path_factory.mktemp("no-results"))
+    app = build_app(store.home, results_dir=tmp_path_factory.mktemp("no-results"))
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

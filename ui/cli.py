@@ -6,23 +6,15 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from apipilot.indexes.building import BuildResult, build_from_source
-from apipilot.indexes.corpora import DEFAULT_LIBRARY, shipped_corpora
-from apipilot.indexes.meta import IndexMeta
-from apipilot.indexes.store import IndexStore, parse_ref
-from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
-from apipilot.retrieval.errors import ConfigError
-from apipilot.retrieval.search import MODES
-from apipilot.retrieval.vector_index import KINDS, VectorIndexParams
+import apipilot
 from apipilot.ui.cli_errors import err, user_errors
 from apipilot.ui.offline import set_offline_defaults
 
@@ -42,10 +34,8 @@ HomeOption = Annotated[
     typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _store(home: Path | None) -> IndexStore:
-    return IndexStore(home)
+# The fields of a hit in `search --json`.
+SEARCH_JSON_FIELDS = ("id", "name", "qualified_name", "signature", "summary", "score")
 
 
 @contextmanager
@@ -65,36 +55,12 @@ def _embedding_progress(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def _build(
-    store: IndexStore,
-    source: str,
-    library: str | None,
-    version: str | None,
-    embedder_spec: str,
-    strict: bool,
-    params: VectorIndexParams,
-    inspect: bool = False,
-) -> BuildResult:
-    with _embedding_progress(f"embedding {library or source}") as progress:
-        return build_from_source(
-            store,
-            source,
-            library,
-            version,
-            embedder_spec=embedder_spec,
-            strict=strict,
-            params=params,
-            progress=progress,
-            inspect=inspect,
-        )
-
-
-def _print_build(result: BuildResult) -> None:
-    out.print(result.summary(), highlight=False)
-    for where, reason in result.skipped[:20]:
+def _print_build(built: apipilot.BuildSummary) -> None:
+    out.print(built.summary, highlight=False)
+    for where, reason in built.skipped[:20]:
         out.print(f"  skipped {where}: {reason}", highlight=False)
-    if len(result.skipped) > 20:
-        out.print(f"  … and {len(result.skipped) - 20} more skipped")
+    if len(built.skipped) > 20:
+        out.print(f"  … and {len(built.skipped) - 20} more skipped")
 
 
 @index_app.command("build")
@@ -113,11 +79,13 @@ def index_build(
     ] = None,
     embedder: Annotated[
         str, typer.Option(help="'minilm' (shipped), 'hashing[:DIM]' or a model directory.")
-    ] = DEFAULT_EMBEDDER,
+    ] = apipilot.DEFAULT_EMBEDDER,
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Skip malformed lines instead of failing.")
     ] = False,
-    kind: Annotated[str, typer.Option(help=f"Vector index: {', '.join(KINDS)}.")] = "auto",
+    kind: Annotated[
+        str, typer.Option(help=f"Vector index: {', '.join(apipilot.VECTOR_INDEX_KINDS)}.")
+    ] = "auto",
     inspect: Annotated[
         bool, typer.Option("--inspect", help="Python: import compiled modules to read them.")
     ] = False,
@@ -129,27 +97,36 @@ def index_build(
     inventory for Sphinx sites; other sources need --library.
     """
     with user_errors():
-        params = VectorIndexParams(kind=kind)
-        store = _store(home)
-        _print_build(
-            _build(store, source, library, version, embedder, not skip_bad, params, inspect)
-        )
+        with _embedding_progress(f"embedding {library or source}") as progress:
+            built = apipilot.build_index(
+                source,
+                library,
+                version,
+                embedder=embedder,
+                strict=not skip_bad,
+                index_kind=kind,
+                inspect=inspect,
+                progress=progress,
+                home=home,
+            )
+        _print_build(built)
 
 
 @index_app.command("defaults")
 def index_defaults(
     home: HomeOption = None,
-    embedder: Annotated[str, typer.Option(help="Embedder for missing indexes.")] = DEFAULT_EMBEDDER,
+    embedder: Annotated[
+        str, typer.Option(help="Embedder for missing indexes.")
+    ] = apipilot.DEFAULT_EMBEDDER,
 ) -> None:
     """Build every shipped corpus (corpora/apis) that has no index yet."""
     with user_errors():
-        store = _store(home)
-        for corpus in shipped_corpora():
-            if corpus.version in store.versions(corpus.library):
-                continue
-            source = f"corpus:{corpus.ref}"
-            _print_build(_build(store, source, None, None, embedder, True, VectorIndexParams()))
-        out.print(f"indexes ready in {store.root}", highlight=False)
+        with _embedding_progress("embedding the shipped corpora") as progress:
+            for built in apipilot.build_missing_defaults(
+                embedder=embedder, progress=progress, home=home
+            ):
+                _print_build(built)
+        out.print(f"indexes ready in {apipilot.index_home(home)}", highlight=False)
 
 
 @index_app.command("refresh")
@@ -161,44 +138,27 @@ def index_refresh(
 
     The old index stays in use until the new one is complete.
     """
-    with user_errors():
-        library, version = parse_ref(ref)
-        store = _store(home)
-        meta = IndexMeta.read(store.path(library, store.resolve(library, version)))
-        if not meta.source:
-            raise ConfigError(f"{meta.ref} records no source to refresh from; build it again")
-        params = VectorIndexParams(kind="auto")
-        _print_build(
-            _build(store, meta.source, meta.library, meta.version, meta.embedder_spec, True, params)
-        )
+    with user_errors(), _embedding_progress(f"embedding {ref}") as progress:
+        _print_build(apipilot.refresh_index(ref, progress=progress, home=home))
 
 
 @index_app.command("list")
 def index_list(json_output: JsonOption = False, home: HomeOption = None) -> None:
     """Show every library@version with its record count, source, embedder and build date."""
     with user_errors():
-        entries = _store(home).entries()
+        indexes = apipilot.list_indexes(home)
         if json_output:
-            rows = [
-                {"library": e.library, "version": e.version, "path": str(e.path)}
-                | ({"problem": e.problem} if e.problem else {})
-                | (asdict(e.meta) if e.meta else {})
-                for e in entries
-            ]
-            for row in rows:
-                row.pop("files", None)
-            print(json.dumps(rows, indent=2))
+            print(json.dumps([info.to_dict() for info in indexes], indent=2))
             return
         table = Table("library", "version", "records", "embedder", "built", "source")
-        for e in entries:
-            if e.meta is None:
-                table.add_row(e.library, e.version, "-", "-", "-", f"[red]{e.problem}[/]")
+        for i in indexes:
+            if i.problem:
+                table.add_row(i.library, i.version, "-", "-", "-", f"[red]{i.problem}[/]")
             else:
-                m = e.meta
                 table.add_row(
-                    m.library, m.version, str(m.record_count), m.embedder, m.built_at, m.source
+                    i.library, i.version, str(i.records), i.embedder, i.built_at, i.source
                 )
-        out.print(table if entries else "no indexes yet: run `apipilot index defaults`")
+        out.print(table if indexes else "no indexes yet: run `apipilot index defaults`")
 
 
 @index_app.command("remove")
@@ -209,28 +169,37 @@ def index_remove(
 ) -> None:
     """Remove an index (one version, or every version of a library)."""
     with user_errors():
-        library, version = parse_ref(ref)
-        store = _store(home)
-        targets = [f"{library}@{store.resolve(library, version)}"] if version else None
-        if targets is None:
-            store.resolve(library)  # raises with the known libraries if there is none
-            targets = [f"{library}@{v}" for v in store.versions(library)]
+        targets = apipilot.index_targets(ref, home)
         if not yes and not typer.confirm(f"remove {', '.join(targets)}?", err=True):
             raise typer.Exit(1)
-        for removed in store.remove(library, version):
+        for removed in apipilot.remove_index(ref, home):
             out.print(f"removed {removed}", highlight=False)
 
 
-def _hit_row(hit: Any) -> dict[str, Any]:
-    r = hit.record
-    return {
-        "id": r.id,
-        "name": r.name,
-        "qualified_name": r.qualified_name,
-        "signature": r.signature,
-        "summary": r.summary,
-        "score": round(hit.score, 6),
-    }
+@index_app.command("verify")
+def index_verify(
+    ref: Annotated[str, typer.Argument(help="NAME (newest version) or NAME@VERSION.")],
+    home: HomeOption = None,
+) -> None:
+    """Check every file of an index against the SHA-256 recorded when it was built."""
+    with user_errors():
+        checked = apipilot.verify_index(ref, home)
+        out.print(f"{checked.ref}: every file matches its checksum", highlight=False)
+
+
+@index_app.command("gc")
+def index_gc(
+    library: Annotated[
+        str | None, typer.Argument(help="Only this library (default: every one).")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Delete what killed builds left behind; published indexes are never touched."""
+    with user_errors():
+        removed = apipilot.collect_garbage(library, home)
+        for path in removed:
+            out.print(f"removed {path}", highlight=False)
+        out.print(f"{len(removed)} leftover{'s' if len(removed) != 1 else ''} removed")
 
 
 @app.command("search")
@@ -241,23 +210,26 @@ def search(
     version: Annotated[
         str | None, typer.Option("--version", "-v", help="Library version (default: newest).")
     ] = None,
-    mode: Annotated[str, typer.Option(help=f"Retrieval: {', '.join(MODES)}.")] = "fused",
+    mode: Annotated[
+        str, typer.Option(help=f"Retrieval: {', '.join(apipilot.SEARCH_MODES)}.")
+    ] = "fused",
     json_output: JsonOption = False,
     home: HomeOption = None,
 ) -> None:
     """Retrieve the APIs of LIBRARY that best match QUERY (no LM involved)."""
     with user_errors():
-        if not query.strip():
-            raise ConfigError("the query is empty: say what you want to do")
-        index = _store(home).open(library, version)
-        hits = index.search(query, k, mode=mode)
+        found = apipilot.search(library, query, version=version, k=k, mode=mode, home=home)
         if json_output:
-            print(json.dumps([_hit_row(h) for h in hits], indent=2, ensure_ascii=False))
+            rows = [hit.to_dict(SEARCH_JSON_FIELDS) for hit in found.results]
+            print(json.dumps(rows, indent=2, ensure_ascii=False))
             return
-        table = Table("#", "api", "signature", "summary", "score", title=index.meta.ref)
-        for rank, hit in enumerate(hits, start=1):
-            r = hit.record
-            table.add_row(str(rank), r.name, r.signature[:60], r.summary[:80], f"{hit.score:.3f}")
+        table = Table(
+            "#", "api", "signature", "summary", "score", title=f"{found.library}@{found.version}"
+        )
+        for hit in found.results:
+            table.add_row(
+                str(hit.rank), hit.name, hit.signature[:60], hit.summary[:80], f"{hit.score:.3f}"
+            )
         out.print(table)
 
 
@@ -265,7 +237,7 @@ def search(
 def ask(
     requirement: Annotated[str, typer.Argument(help="What you want to do, in words.")],
     library: Annotated[str, typer.Option("--library", "-l", help="Library name.")] = (
-        DEFAULT_LIBRARY
+        apipilot.DEFAULT_LIBRARY
     ),
     version: Annotated[
         str | None, typer.Option("--version", "-v", help="Library version (default: newest).")
@@ -275,11 +247,7 @@ def ask(
     rerank: Annotated[bool, typer.Option(help="Rerank candidates with the LM.")] = True,
     llm: Annotated[
         str | None,
-        typer.Option(
-            help="LM: embedded (default; with the decomposer adapter when present), "
-            "embedded-base, hf:DIR, gguf:FILE, openai:URL[#model], or none. "
-            "Default: $APIPILOT_LLM or embedded."
-        ),
+        typer.Option(help=apipilot.lm_spec_help()),
     ] = None,
     reranker: Annotated[
         str | None,
@@ -293,68 +261,61 @@ def ask(
 ) -> None:
     """Decompose REQUIREMENT into subtasks and recommend the APIs of LIBRARY for each."""
     with user_errors():
-        from apipilot.agents.recommend import stream_recommend
-
-        result: dict[str, Any] = {}
-        steps = stream_recommend(
-            requirement,
-            library,
-            version,
-            k=k,
-            write_code=code,
-            rerank=rerank,
-            llm=llm,
-            reranker=reranker,
-            store=_store(home),
+        options = apipilot.RecommendOptions(
+            k=k, write_code=code, rerank=rerank, reranker=reranker, llm=llm
         )
+        answer: apipilot.Recommendation | None = None
         with err.status("thinking…", spinner="dots") as status:
-            for step, update in steps:
-                if step == "result":
-                    result = update
-                else:
-                    status.update(f"{step} done…")
+            for event in apipilot.stream_recommend(
+                requirement, library, version, options=options, home=home
+            ):
+                if isinstance(event, apipilot.Finished):
+                    answer = event.recommendation
+                elif isinstance(event, apipilot.StepDone):
+                    status.update(f"{event.step} done…")
+        assert answer is not None  # the stream always ends with Finished
         if json_output:
-            print(json.dumps(result, indent=2, ensure_ascii=False))
+            print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
             return
-        _print_answer(result)
+        _print_answer(answer)
 
 
-def _print_answer(result: dict[str, Any]) -> None:
-    out.print(
-        f"[bold]{result['library']}@{result['version']}[/] — {result['requirement']}\n",
-        highlight=False,
-    )
-    for i, subtask in enumerate(result["subtasks"], start=1):
-        out.print(f"{i}. {subtask['text']}  →  {', '.join(subtask['apis'])}", highlight=False)
+def _print_answer(answer: apipilot.Recommendation) -> None:
+    out.print(f"[bold]{answer.ref}[/] — {answer.requirement}\n", highlight=False)
+    for i, subtask in enumerate(answer.subtasks, start=1):
+        out.print(f"{i}. {subtask.text}  →  {', '.join(subtask.apis)}", highlight=False)
     out.print("\n[bold]Recommended APIs[/]")
-    for rank, api in enumerate(result["apis"], start=1):
-        out.print(f"{rank:>2}. [bold]{api['qualified_name'] or api['name']}[/]", highlight=False)
-        out.print(f"    {api['summary']}", highlight=False, markup=False)
-        if api["signature"]:
-            out.print(f"    signature: {api['signature']}", highlight=False, markup=False)
-        if api["source"]:
-            out.print(f"    source: {api['source']}", highlight=False, markup=False)
-    if result["code"]:
+    for api in answer.apis:
+        out.print(f"{api.rank:>2}. [bold]{api.display_name}[/]", highlight=False)
+        out.print(f"    {api.summary}", highlight=False, markup=False)
+        if api.signature:
+            out.print(f"    signature: {api.signature}", highlight=False, markup=False)
+        if api.source:
+            out.print(f"    source: {api.source}", highlight=False, markup=False)
+    if answer.code:
         out.print("\n[bold]Code[/]")
-        out.print(result["code"], markup=False, highlight=False)
-    if result["unknown_apis"]:
-        out.print(f"[yellow]not in the index:[/] {', '.join(result['unknown_apis'])}")
-    paths = ", ".join(f"{step}: {path}" for step, path in result["paths"].items())
-    out.print(f"\n[dim]{paths}; {result['timings'].get('total', 0):.1f} s[/]")
+        out.print(answer.code, markup=False, highlight=False)
+    if answer.unknown_apis:
+        out.print(f"[yellow]not in the index:[/] {', '.join(answer.unknown_apis)}")
+    if answer.unsafe_calls:
+        unsafe = ", ".join(answer.unsafe_calls)
+        out.print(f"unsafe calls (code withheld): {unsafe}", markup=False, highlight=False)
+    paths = ", ".join(f"{step}: {path}" for step, path in answer.paths.items())
+    out.print(f"\n[dim]{paths}; {answer.timings.get('total', 0):.1f} s[/]")
 
 
 @app.command("app")
 def run_app(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 7860,
-    library: Annotated[str, typer.Option(help="Library shown first.")] = DEFAULT_LIBRARY,
+    library: Annotated[str, typer.Option(help="Library shown first.")] = apipilot.DEFAULT_LIBRARY,
     home: HomeOption = None,
 ) -> None:
     """Start the web app (Gradio) on HOST:PORT."""
     with user_errors():
         from apipilot.ui.web import build_app
 
-        build_app(_store(home), default_library=library).launch(
+        build_app(home, default_library=library).launch(
             server_name=host, server_port=port, show_error=True
         )
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from apipilot.retrieval.errors import ApipilotError
+from apipilot import ApipilotError
 
 err = Console(stderr=True)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+import apipilot
 from apipilot.evaluation.harness import DEFAULT_LM_LIMIT
 from apipilot.ui.cli_errors import user_errors
 
@@ -125,14 +126,12 @@ def _evaluate(
         write_report,
     )
     from apipilot.evaluation.suites import select_suites
-    from apipilot.indexes.store import IndexStore
-    from apipilot.retrieval.errors import ConfigError
 
     if update and out is None:
-        raise ConfigError("--update needs --out (the folder whose report it updates)")
+        raise apipilot.ConfigError("--update needs --out (the folder whose report it updates)")
     chosen = [get_method(name) for name in methods]
     suites = select_suites(suite, library)
-    env = Env(IndexStore(home))
+    env = Env(apipilot.open_store(home))
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     start = time.perf_counter()
 
@@ -191,12 +190,11 @@ def _codegen(
     method_name: str,
     progress: Callable[[str], None],
 ) -> list[CodegenResult]:
-    from apipilot.agents.lm import load_lm
     from apipilot.evaluation.codegen import run_codegen
     from apipilot.evaluation.methods import get_method
 
     method = get_method(method_name)
-    lm = load_lm(None)
+    lm = apipilot.load_lm(None)
     results = []
     for library in dict.fromkeys(s.library for s in suites if s.kind == "fine"):
         for model in (None, lm):

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+import apipilot
 from apipilot.ui.cli_errors import user_errors
 from apipilot.ui.mcp_server import ServerOptions, create_server
 
@@ -16,14 +17,9 @@ DEFAULT_PORT = 7861
 MCP_PATH = "/mcp"
 
 
-def check_llm(llm: str | None) -> None:
+def check_llm(llm: str | None) -> str | None:
     """Fail at start-up, not at the first call, on a malformed LM spec."""
-    from apipilot.agents.recommend import NO_LM
-
-    if llm is not None and llm != NO_LM:
-        from apipilot.agents.lm import parse_lm_spec
-
-        parse_lm_spec(llm)
+    return None if llm is None else apipilot.check_lm_spec(llm)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -72,10 +68,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         llm: Annotated[
             str | None,
-            typer.Option(
-                help="LM for recommend_apis: embedded, hf:DIR, gguf:FILE, openai:URL[#model], "
-                "or none. Default: $APIPILOT_LLM or embedded."
-            ),
+            typer.Option(help=f"For recommend_apis. {apipilot.lm_spec_help()}"),
         ] = None,
         allow_write: Annotated[
             bool,
@@ -84,8 +77,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve apipilot's tools to IDE agents over MCP (stdio, or streamable HTTP with --http)."""
         with user_errors(OSError):  # stderr only: in stdio mode stdout is the protocol
-            check_llm(llm)
-            options = ServerOptions(home=home, llm=llm, allow_write=allow_write)
+            options = ServerOptions(home=home, llm=check_llm(llm), allow_write=allow_write)
             if http:
                 serve_http(options, host, port)
             else:

@@ -54,9 +54,12 @@ def fit(header: str, blocks: list[str], max_tokens: int, *, unit: str = "results
     """``header`` then as many whole ``blocks`` as fit in ``max_tokens``.
 
     When the first block alone is too long it is cut rather than dropped, so an answer never
-    comes back empty. A note at the end names what was left out and how to get more.
+    comes back empty; a header longer than half the budget is cut too, so the budget holds
+    whatever the header repeats of the request. A note at the end names what was left out and
+    how to get more.
     """
     budget = max(0, max_tokens - _NOTE_RESERVE) * CHARS_PER_TOKEN
+    header = cut(header, budget // 2)
     kept: list[str] = []
     used = len(header)
     cut_block = False

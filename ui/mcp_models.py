@@ -10,23 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from apipilot import ApiHit  # a dataclass: pydantic derives its schema from the fields
+
 
 class Budgeted(BaseModel):
     truncated: bool = Field(description="True when the token budget left something out.")
     tokens: int = Field(description="Estimated tokens of the text answer (characters / 4).")
-
-
-class ApiHit(BaseModel):
-    rank: int
-    id: str
-    name: str
-    qualified_name: str
-    kind: str
-    signature: str
-    summary: str
-    score: float
-    source: str
-    doc: str | None = Field(None, description="Documentation excerpt (query-docs only).")
 
 
 class SearchResult(Budgeted):
@@ -112,6 +101,7 @@ class RecommendResult(Budgeted):
     total: int = Field(description="APIs recommended before the token budget was applied.")
     code: str
     unknown_apis: list[str]
+    unsafe_calls: list[str] = Field(default=[], description="Unsafe calls; the code fell back.")
     notes: list[str]
     paths: dict[str, str] = Field(description="Which path each step took (lm, fallback…).")
     timings: dict[str, float]

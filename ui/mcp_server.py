@@ -27,11 +27,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-import apipilot._api as api
-from apipilot.indexes.errors import IndexNotFound
-from apipilot.indexes.store import apipilot_version
-from apipilot.retrieval.errors import ApipilotError
-from apipilot.ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, cut, fit
+import apipilot
+from apipilot import ApipilotError, IndexNotFound
+from apipilot.errors import echo
+from apipilot.ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, fit
 from apipilot.ui.mcp_models import (
     ApiResult,
     BuildResult,
@@ -50,7 +49,6 @@ READ_ONLY = ToolAnnotations(
 WRITES = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
-DOC_EXCERPT_CHARS = 800
 INSTRUCTIONS = (
     "apipilot recommends the APIs of a Python library for a task. Call list_libraries (or "
     "resolve-library-id) to see which libraries and versions are indexed; recommend_apis for a "
@@ -69,7 +67,14 @@ MaxTokens = Annotated[
         f"{DEFAULT_MAX_TOKENS}, 200 to 50000). Answers say when they were truncated."
     ),
 ]
-Query = Annotated[str, Field(description="What you want to do, in words.", min_length=1)]
+Query = Annotated[
+    str,
+    Field(
+        description=f"What you want to do, in words (at most {apipilot.LIMITS['query']} "
+        "characters).",
+        min_length=1,
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def tool_errors() -> Iterator[None]:
     except Exception as exc:
         logger.exception("tool failed")
         raise ToolError(
-            f"internal error ({type(exc).__name__}: {exc}); see the server log"
+            f"internal error ({type(exc).__name__}: {echo(str(exc))}); see the server log"
         ) from None
 
 
@@ -109,11 +114,8 @@ def answer(text: str, schema: type[BaseModel], data: dict[str, Any]) -> CallTool
 
 def runs_local_lm(llm: str | None) -> bool:
     """Whether ``llm`` (or ``$APIPILOT_LLM`` when None) names a model loaded in this process."""
-    from apipilot.agents.lm.spec import ENV_VAR
-    from apipilot.agents.recommend import NO_LM
-
-    spec = (llm if llm is not None else os.environ.get(ENV_VAR, "")).strip()
-    return spec != NO_LM and not spec.startswith("openai:")
+    spec = llm if llm is not None else os.environ.get(apipilot.LM_ENV_VAR, "")
+    return apipilot.lm_runs_in_process(spec)
 
 
 def parse_library_id(library_id: str) -> tuple[str, str | None]:
@@ -128,7 +130,7 @@ def parse_library_id(library_id: str) -> tuple[str, str | None]:
     if len(parts) == 2:
         return parts[0], parts[1]
     raise ToolError(
-        f"bad library id {library_id!r}: use /name or /name/version, e.g. /torchdata/0.7.1 "
+        f"bad library id {echo(library_id)}: use /name or /name/version, e.g. /torchdata/0.7.1 "
         "(resolve-library-id lists the ids)"
     )
 
@@ -162,10 +164,15 @@ def _library_block(library: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _with_ids(library: dict[str, Any]) -> dict[str, Any]:
-    name = library["library"]
-    versions = [v | {"id": f"/{name}/{v['version']}"} for v in library["versions"]]
-    return library | {"id": f"/{name}", "versions": versions}
+def _libraries_with_ids(home: Path | None) -> list[dict[str, Any]]:
+    """Every library as a dict, with the Context7-style ids of it and of its versions."""
+    libraries = []
+    for library in apipilot.list_libraries(home):
+        item = library.to_dict()
+        name = item["library"]
+        versions = [v | {"id": f"/{name}/{v['version']}"} for v in item["versions"]]
+        libraries.append(item | {"id": f"/{name}", "versions": versions})
+    return libraries
 
 
 class ApipilotTools:
@@ -184,7 +191,7 @@ class ApipilotTools:
             Field(
                 description="What you want to build, in words (may need several APIs).",
                 min_length=1,
-                max_length=2000,
+                max_length=apipilot.LIMITS["requirement"],
             ),
         ],
         library: Library,
@@ -196,7 +203,7 @@ class ApipilotTools:
         retrieves candidates for each and reranks them. Answers with the subtasks, the APIs
         (signature, summary, source) and the library@version that answered."""
         with tool_errors():
-            result = self._recommend(requirement, library, version, k)
+            result = self._recommend(requirement, library, version, k).to_dict()
             budget = clamp_budget(max_tokens)
             subtasks = "\n".join(
                 f"{i}. {s['text']} → {', '.join(s['apis']) or '(no API)'}"
@@ -231,13 +238,14 @@ class ApipilotTools:
 
     def _recommend(
         self, requirement: str, library: str, version: str | None, k: int
-    ) -> dict[str, Any]:
+    ) -> apipilot.Recommendation:
         llm = self.options.llm
+        options = apipilot.RecommendOptions(k=k, llm=llm)
         # A model in this process generates for one request at a time; without one, or with a
         # remote server, requests run in parallel.
         with self._lm_lock if runs_local_lm(llm) else nullcontext():
-            return api.recommend(
-                requirement, library, version, k=k, llm=llm, home=self.options.home
+            return apipilot.recommend(
+                requirement, library, version, options=options, home=self.options.home
             )
 
     def search_docs(
@@ -251,10 +259,12 @@ class ApipilotTools:
         """Find the APIs of a library that match a query (dense + BM25 retrieval, no LM):
         name, signature, summary and source of each, best first."""
         with tool_errors():
-            found = api.search(library, query, version=version, k=limit, home=self.options.home)
+            found = apipilot.search(
+                library, query, version=version, k=limit, home=self.options.home
+            ).to_dict()
             header = (
                 f"{found['library']}@{found['version']} — {len(found['results'])} APIs for "
-                f"{query!r}"
+                f"{echo(found['query'])}"
             )
             fitted = fit(
                 header, [_hit_block(h) for h in found["results"]], clamp_budget(max_tokens)
@@ -282,7 +292,9 @@ class ApipilotTools:
     ) -> Annotated[CallToolResult, ApiResult]:
         """One API's full record: signature, aliases, documentation, examples and source."""
         with tool_errors():
-            found = api.get_api(library, name, version=version, home=self.options.home)
+            found = apipilot.get_api(
+                library, name, version=version, home=self.options.home
+            ).to_dict()
             record = found["api"]
             lines = [
                 f"{found['library']}@{found['version']} — "
@@ -295,7 +307,7 @@ class ApipilotTools:
             if record["source"]:
                 lines.append(f"source: {record['source']}")
             if found["also"]:
-                lines.append(f"also named {name!r}: {', '.join(found['also'])}")
+                lines.append(f"also named {echo(name)}: {', '.join(found['also'])}")
             doc = record["doc"] or record["summary"] or "(no documentation)"
             examples = [f"Example:\n```python\n{e}\n```" for e in record["examples"]]
             fitted = fit("\n".join(lines), [doc, *examples], clamp_budget(max_tokens), unit="parts")
@@ -312,25 +324,24 @@ class ApipilotTools:
         """Every indexed library with its versions, API counts and build information
         (embedder, build date, documentation source), and its Context7-style ids."""
         with tool_errors():
-            libraries = [_with_ids(lib) for lib in api.list_libraries(self.options.home)]
+            libraries = _libraries_with_ids(self.options.home)
             header = (
                 f"{len(libraries)} indexed libraries"
                 if libraries
                 else "no indexes yet: run `apipilot index defaults` or `apipilot index build`"
             )
-            blocks = [_library_block(lib) for lib in libraries]
-            fitted = fit(header, blocks, clamp_budget(max_tokens), unit="libraries")
-            data = {
-                "libraries": libraries[: fitted.shown],
-                "total": len(libraries),
-                "truncated": fitted.truncated,
-                "tokens": fitted.tokens,
-            }
-            return answer(fitted.text, LibrariesResult, data)
+            return _libraries_answer(header, libraries, max_tokens, LibrariesResult)
 
     def resolve_library_id(
         self,
-        libraryName: Annotated[str, Field(description="Library name to look up.", min_length=1)],
+        libraryName: Annotated[
+            str,
+            Field(
+                description="Library name to look up.",
+                min_length=1,
+                max_length=apipilot.LIMITS["name"],
+            ),
+        ],
         query: Annotated[
             str | None, Field(description="The task, for context (accepted, not needed).")
         ] = None,
@@ -339,22 +350,15 @@ class ApipilotTools:
         """Context7-compatible: turn a library name into apipilot library ids (/name for the
         newest version, /name/version for one version) to pass to query-docs."""
         with tool_errors():
-            libraries = [_with_ids(lib) for lib in api.list_libraries(self.options.home)]
+            libraries = _libraries_with_ids(self.options.home)
             matches = _match_libraries(libraryName, libraries)
             if not matches:
                 known = ", ".join(lib["library"] for lib in libraries) or "none yet"
-                raise ToolError(f"no indexed library matches {libraryName!r}; known: {known}")
-            header = f"Libraries matching {libraryName!r} (pass an id to query-docs):"
-            blocks = [_library_block(lib) for lib in matches]
-            fitted = fit(header, blocks, clamp_budget(max_tokens), unit="libraries")
-            data = {
-                "library_name": libraryName,
-                "libraries": matches[: fitted.shown],
-                "total": len(matches),
-                "truncated": fitted.truncated,
-                "tokens": fitted.tokens,
-            }
-            return answer(fitted.text, ResolveResult, data)
+                raise ToolError(f"no indexed library matches {echo(libraryName)}; known: {known}")
+            header = f"Libraries matching {echo(libraryName)} (pass an id to query-docs):"
+            return _libraries_answer(
+                header, matches, max_tokens, ResolveResult, library_name=libraryName
+            )
 
     def query_docs(
         self,
@@ -370,16 +374,13 @@ class ApipilotTools:
         with doc excerpts."""
         with tool_errors():
             library, version = parse_library_id(libraryId)
-            found = api.search(library, query, version=version, k=limit, home=self.options.home)
-            index = api.open_index(found["library"], found["version"], self.options.home)
-            hits = []
-            for hit in found["results"]:
-                record = index.get(hit["id"])
-                doc = record.doc if record is not None else ""
-                hits.append(hit | {"doc": cut(doc, DOC_EXCERPT_CHARS) if doc else None})
+            found = apipilot.search(
+                library, query, version=version, k=limit, with_doc=True, home=self.options.home
+            ).to_dict()
+            hits = [{"doc": None} | hit for hit in found["results"]]
             header = (
-                f"{found['library']}@{found['version']} documentation for {query!r} "
-                f"({len(hits)} APIs)"
+                f"{found['library']}@{found['version']} documentation for "
+                f"{echo(found['query'])} ({len(hits)} APIs)"
             )
             blocks = [_hit_block(h, with_doc=True) for h in hits]
             fitted = fit(header, blocks, clamp_budget(max_tokens))
@@ -413,10 +414,29 @@ class ApipilotTools:
         """Build (or rebuild) the index of library@version from documentation on the server's
         disk. Replaces that version's index; unchanged APIs keep their vectors."""
         with tool_errors():
-            built = api.build_index(
+            built = apipilot.build_index(
                 source, library, version, embedder=embedder, home=self.options.home
             )
-            return answer(built["summary"], BuildResult, built)
+            return answer(built.summary, BuildResult, built.to_dict())
+
+
+def _libraries_answer(
+    header: str,
+    libraries: list[dict[str, Any]],
+    max_tokens: int | None,
+    schema: type[BaseModel],
+    **extra: Any,
+) -> CallToolResult:
+    """``libraries`` (with ids) as blocks under ``header``, as many as the budget holds."""
+    blocks = [_library_block(lib) for lib in libraries]
+    fitted = fit(header, blocks, clamp_budget(max_tokens), unit="libraries")
+    data = extra | {
+        "libraries": libraries[: fitted.shown],
+        "total": len(libraries),
+        "truncated": fitted.truncated,
+        "tokens": fitted.tokens,
+    }
+    return answer(fitted.text, schema, data)
 
 
 def _match_libraries(name: str, libraries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -444,7 +464,7 @@ def create_server(options: ServerOptions | None = None) -> MCPServer:
     options = options or ServerOptions()
     tools = ApipilotTools(options)
     server: MCPServer = MCPServer(
-        "apipilot", version=apipilot_version(), instructions=INSTRUCTIONS, log_level="WARNING"
+        "apipilot", version=apipilot.__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
     read_only: list[tuple[str, str, Callable[..., Any]]] = [
         ("recommend_apis", "Recommend APIs for a requirement", tools.recommend_apis),

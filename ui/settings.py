@@ -12,13 +12,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
-from apipilot.retrieval.errors import ConfigError
+import apipilot
+from apipilot import DEFAULT_EMBEDDER, ConfigError
 
 CONFIG_NAME = "config.json"
-NO_LM = "none"
-LM_KINDS = ("embedded", "embedded-base", "hf", "gguf", "openai", NO_LM)
+NO_LM = apipilot.NO_LM
 K_RANGE = (1, 100)
+# The LM form's kind <-> spec conversions, derived from the one table of LM kinds.
+lm_spec = apipilot.join_lm_spec
+split_lm_spec = apipilot.split_lm_spec
 
 
 @dataclass(frozen=True)
@@ -43,16 +45,11 @@ class Settings:
 
 def default_settings() -> Settings:
     """Defaults; the LM follows ``$APIPILOT_LLM`` when it is set."""
-    return Settings(llm=os.environ.get("APIPILOT_LLM", "").strip() or "embedded")
+    return Settings(llm=os.environ.get(apipilot.LM_ENV_VAR, "").strip() or "embedded")
 
 
 def check_llm(value: str) -> str:
-    text = value.strip()
-    if text.lower() == NO_LM:
-        return NO_LM
-    from apipilot.agents.lm.spec import parse_lm_spec
-
-    return str(parse_lm_spec(text))  # syntax only: files and servers are checked when used
+    return apipilot.check_lm_spec(value)  # syntax only: files and servers are checked when used
 
 
 def check_k(value: Any) -> int:
@@ -64,31 +61,7 @@ def check_k(value: Any) -> int:
 
 
 def check_embedder(value: str) -> str:
-    from apipilot.retrieval.embedder import load_embedder
-
-    text = value.strip()
-    load_embedder(text)  # names only: a model is loaded on first use, not here
-    return text
-
-
-def lm_spec(kind: str, target: str) -> str:
-    """The spec string for a backend kind and its path or URL (``hf`` + ``/m`` → ``hf:/m``)."""
-    if kind not in LM_KINDS:
-        raise ConfigError(f"unknown LM backend {kind!r}; choose one of {', '.join(LM_KINDS)}")
-    if kind in ("embedded", "embedded-base", NO_LM):
-        return kind
-    if not target.strip():
-        what = "a server URL" if kind == "openai" else "a path"
-        raise ConfigError(f"the {kind} backend needs {what}")
-    return f"{kind}:{target.strip()}"
-
-
-def split_lm_spec(spec: str) -> tuple[str, str]:
-    """The inverse of :func:`lm_spec`: ``(kind, path or URL)``."""
-    kind, sep, rest = spec.partition(":")
-    if sep and kind in LM_KINDS:
-        return kind, rest
-    return (spec, "") if spec in LM_KINDS else ("embedded", "")
+    return apipilot.check_embedder(value)  # names only: a model is loaded on first use
 
 
 def settings_path(home: Path) -> Path:

@@ -1,334 +1,49 @@
-"""The Gradio app: chat, indexes, settings and evaluation results. Layout and wiring only;
-the callbacks' logic lives in ``ui.web_chat``, ``ui.web_indexes``, ``ui.web_settings`` and
+"""The Gradio app: chat, indexes, settings and evaluation results. Each tab is laid out and
+wired in ``ui.web_tabs``; this module puts them together and wires what crosses tabs. The
+callbacks' logic lives in ``ui.web_chat``, ``ui.web_indexes``, ``ui.web_settings`` and
 ``ui.web_results``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from apipilot.indexes.corpora import DEFAULT_LIBRARY
-from apipilot.indexes.store import IndexStore
+import apipilot
 from apipilot.ui.offline import set_offline_defaults
-from apipilot.ui.settings import K_RANGE, LM_KINDS, settings_path, split_lm_spec
-from apipilot.ui.web_chat import Conversation, chat_stream, library_choices, version_choices
-from apipilot.ui.web_indexes import (
-    COLUMNS,
-    index_refs,
-    index_rows,
-    index_summary,
-    remove_index,
-    try_build,
-)
-from apipilot.ui.web_results import default_results_dir, load_results
-from apipilot.ui.web_settings import LM_CHOICES, LM_TARGET_HINT, current_settings, save_form
-
-UPLOAD_TYPES = [".jsonl", ".json", ".md", ".markdown", ".rst", ".txt"]
-PLACEHOLDER = "e.g. list the CSV files in a folder, parse their rows, shuffle and batch them"
+from apipilot.ui.settings import settings_path
+from apipilot.ui.web_results import default_results_dir
+from apipilot.ui.web_settings import current_settings
+from apipilot.ui.web_tabs import chat_tab, indexes_tab, results_tab, settings_tab
 
 
 def build_app(
-    store: IndexStore,
-    default_library: str = DEFAULT_LIBRARY,
+    home: Path | None = None,
+    default_library: str = apipilot.DEFAULT_LIBRARY,
     *,
     config_file: Path | None = None,
     results_dir: Path | None = None,
 ) -> Any:
-    """The app for ``store``; settings in ``config_file`` (default: see ``settings_path``)."""
+    """The app for the indexes in ``home``; settings in ``config_file`` (default: see
+    ``settings_path``)."""
     set_offline_defaults()
     import gradio as gr
 
-    config = config_file or settings_path(store.home)
-    results_at = results_dir or default_results_dir()
+    config = config_file or settings_path(apipilot.index_home(home))
     settings, settings_warning = current_settings(config)
-
-    def library_updates(current: str | None) -> tuple[Any, Any]:
-        libraries, chosen = library_choices(store, current or default_library)
-        versions, version = version_choices(store, chosen)
-        return (
-            gr.update(choices=libraries, value=chosen or None),
-            gr.update(choices=versions, value=version or None),
-        )
-
-    def index_updates(current: str | None) -> tuple[Any, ...]:
-        refs = index_refs(store)
-        return (
-            index_rows(store),
-            index_summary(store),
-            gr.update(choices=refs, value=refs[0] if refs else None),
-            *library_updates(current),
-        )
 
     with gr.Blocks(title="apipilot") as demo:
         gr.Markdown("# apipilot\nWhich APIs of a library do what you want to do?")
         with gr.Tab("Chat", id="chat"):
-            libraries, chosen = library_choices(store, default_library)
-            versions, version_value = version_choices(store, chosen)
-            with gr.Row():
-                library = gr.Dropdown(
-                    libraries,
-                    value=chosen or None,
-                    label="Library",
-                    scale=2,
-                    interactive=True,
-                    elem_id="library",
-                )
-                version = gr.Dropdown(
-                    versions,
-                    value=version_value or None,
-                    label="Version",
-                    scale=1,
-                    elem_id="version",
-                )
-                new_chat = gr.Button("New request", scale=0, elem_id="new-request")
-            chatbot = gr.Chatbot(
-                label="apipilot",
-                elem_id="chat",
-                height="70vh",
-                buttons=["copy"],
-                feedback_options=None,
-                placeholder="Say what you want to do; follow-ups refine the same request.",
-            )
-            with gr.Row():
-                message = gr.Textbox(
-                    show_label=False,
-                    placeholder=PLACEHOLDER,
-                    scale=6,
-                    lines=1,
-                    max_lines=4,
-                    elem_id="message",
-                )
-                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-            status = gr.Markdown(elem_id="chat-status")
-            with gr.Row():
-                code = gr.Code(
-                    label="Code", language="python", interactive=False, scale=3, elem_id="code"
-                )
-                names = gr.Textbox(
-                    label="API names",
-                    lines=8,
-                    interactive=False,
-                    buttons=["copy"],
-                    scale=2,
-                    elem_id="api-names",
-                )
-            conversation = gr.State(Conversation())
-
+            chat = chat_tab(gr, home, config, default_library)
         with gr.Tab("Indexes", id="indexes"):
-            summary = gr.Markdown(index_summary(store))
-            table = gr.Dataframe(
-                value=index_rows(store),
-                headers=COLUMNS,
-                interactive=False,
-                wrap=True,
-                elem_id="index-table",
-            )
-            refresh = gr.Button("Refresh", elem_id="refresh-indexes")
-            gr.Markdown("### Build an index")
-            with gr.Row():
-                source = gr.Textbox(
-                    label="Source",
-                    placeholder="installed package name, path, Sphinx URL or corpus:NAME@VERSION",
-                    scale=3,
-                    elem_id="source",
-                )
-                upload = gr.File(
-                    label="…or upload a JSONL or Markdown file",
-                    file_types=UPLOAD_TYPES,
-                    type="filepath",
-                    scale=2,
-                    elem_id="upload",
-                )
-            with gr.Row():
-                build_library = gr.Textbox(
-                    label="Library", placeholder="needed for a file", elem_id="build-library"
-                )
-                build_version = gr.Textbox(
-                    label="Version", placeholder="detected when possible", elem_id="build-version"
-                )
-                build_embedder = gr.Textbox(
-                    label="Embedder", value=settings.embedder, elem_id="build-embedder"
-                )
-                skip_bad = gr.Checkbox(label="Skip malformed items", value=False)
-            build = gr.Button("Build index", variant="primary", elem_id="build")
-            build_status = gr.Markdown(elem_id="build-status")
-            gr.Markdown("### Remove an index")
-            refs = index_refs(store)
-            with gr.Row():
-                remove_ref = gr.Dropdown(
-                    refs,
-                    value=refs[0] if refs else None,
-                    label="Index",
-                    scale=3,
-                    elem_id="remove-ref",
-                )
-                remove = gr.Button("Remove…", variant="stop", scale=1, elem_id="remove")
-            with gr.Row(visible=False) as confirm_row:
-                confirm_text = gr.Markdown()
-                confirm = gr.Button("Yes, remove it", variant="stop", elem_id="confirm-remove")
-                cancel = gr.Button("Cancel")
-            remove_status = gr.Markdown(elem_id="remove-status")
-
+            indexes = indexes_tab(gr, home, settings, chat, default_library)
         with gr.Tab("Settings", id="settings"):
-            kind, target = split_lm_spec(settings.llm)
-            gr.Markdown(f"Saved in `{config}`. Requests use the saved settings.")
-            settings_note = gr.Markdown(settings_warning)
-            lm_kind = gr.Radio(LM_CHOICES, value=kind, label="Language model")
-            lm_target = gr.Textbox(
-                value=target, label="Model path or server URL", info=LM_TARGET_HINT
-            )
-            k = gr.Slider(*K_RANGE, value=settings.k, step=1, label="APIs in an answer (k)")
-            with gr.Row():
-                rerank = gr.Checkbox(value=settings.rerank, label="Rerank candidates with the LM")
-                write_code = gr.Checkbox(value=settings.write_code, label="Write code")
-            embedder = gr.Textbox(
-                value=settings.embedder,
-                label="Embedder for new indexes",
-                info="minilm (shipped), hashing[:DIM] or a sentence-transformers model directory",
-            )
-            save = gr.Button("Save settings", variant="primary", elem_id="save-settings")
-            save_status = gr.Markdown(elem_id="settings-status")
-
+            form = settings_tab(gr, config, settings, settings_warning, indexes.embedder)
         with gr.Tab("Results", id="results"):
-            first = load_results(results_at)
-            results_text = gr.Markdown(first.markdown)
-            results_plot = gr.Image(
-                value=str(first.plot) if first.plot else None,
-                label="Recall@5",
-                type="filepath",
-                visible=first.plot is not None,
-                interactive=False,
-            )
-            results_refresh = gr.Button("Refresh", elem_id="refresh-results")
-
-        def respond(
-            text: str,
-            history: list[dict[str, Any]] | None,
-            lib: str | None,
-            ver: str | None,
-            conv: Conversation,
-        ) -> Iterator[tuple[Any, ...]]:
-            current, _ = current_settings(config)
-            turns = [*(history or []), {"role": "user", "content": text}]
-            for view, conv_after in chat_stream(store, current, text, lib, ver, conv):
-                reply = {"role": "assistant", "content": view.reply}
-                kept = text if view.error else ""
-                shown_code = view.code if view.done else gr.update()
-                shown_names = view.names if view.done else gr.update()
-                note = f"⚠️ {view.error}" if view.error else ""
-                yield [*turns, reply], kept, note, shown_code, shown_names, conv_after
-
-        chat_outputs = [chatbot, message, status, code, names, conversation]
-        chat_inputs = [message, chatbot, library, version, conversation]
-        message.submit(respond, chat_inputs, chat_outputs)
-        send.click(respond, chat_inputs, chat_outputs)
-        new_chat.click(
-            lambda: ([], "", "", "", "", Conversation()),
-            None,
-            chat_outputs,
-        )
-
-        def pick_library(lib: str | None) -> Any:
-            versions, chosen = version_choices(store, lib)
-            return gr.update(choices=versions, value=chosen or None)
-
-        library.change(pick_library, library, version)
-
-        index_outputs = [table, summary, remove_ref, library, version]
-        refresh.click(index_updates, library, index_outputs)
-
-        def on_build(
-            src: str,
-            file: str | None,
-            lib: str,
-            ver: str,
-            emb: str,
-            skip: bool,
-            current: str | None,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's injection idiom)
-        ) -> tuple[Any, ...]:
-            progress(0, desc="reading the source")
-
-            def report(done: int, total: int) -> None:
-                progress((done, total), desc="embedding", unit="records")
-
-            built, note = try_build(store, src, file, lib, ver, emb, skip_bad=skip, progress=report)
-            cleared = (gr.update(value=""), gr.update(value=None)) if built else (src, file)
-            return (note, *cleared, *index_updates(current))
-
-        build.click(
-            on_build,
-            [source, upload, build_library, build_version, build_embedder, skip_bad, library],
-            [build_status, source, upload, *index_outputs],
-        )
-
-        def ask_remove(ref: str | None) -> tuple[Any, Any, str]:
-            if not ref:
-                return gr.update(visible=False), "", "⚠️ Choose an index to remove."
-            question = f"Remove `{ref}`? Its files are deleted."
-            return gr.update(visible=True), question, ""
-
-        remove.click(ask_remove, remove_ref, [confirm_row, confirm_text, remove_status])
-        cancel.click(lambda: gr.update(visible=False), None, confirm_row)
-
-        def on_remove(ref: str | None, current: str | None) -> tuple[Any, ...]:
-            _, note = remove_index(store, ref)
-            return (gr.update(visible=False), note, *index_updates(current))
-
-        confirm.click(
-            on_remove, [remove_ref, library], [confirm_row, remove_status, *index_outputs]
-        )
-
-        def on_save(
-            kind: str, target: str, top: float, rr: bool, wc: bool, emb: str
-        ) -> tuple[str, Any]:
-            saved, note = save_form(config, kind, target, top, rr, wc, emb)
-            return note, gr.update(value=saved.embedder) if saved else gr.update()
-
-        save.click(
-            on_save,
-            [lm_kind, lm_target, k, rerank, write_code, embedder],
-            [save_status, build_embedder],
-        )
-
-        def show_results() -> tuple[str, Any]:
-            found = load_results(results_at)
-            plot = str(found.plot) if found.plot else None
-            return found.markdown, gr.update(value=plot, visible=plot is not None)
-
-        results_refresh.click(show_results, None, [results_text, results_plot])
+            results = results_tab(gr, results_dir or default_results_dir())
 
         def on_load(current: str | None) -> tuple[Any, ...]:
-            saved, warning = current_settings(config)
-            kind, target = split_lm_spec(saved.llm)
-            form = (
-                warning,
-                kind if kind in LM_KINDS else "embedded",
-                target,
-                saved.k,
-                saved.rerank,
-                saved.write_code,
-                saved.embedder,
-                saved.embedder,
-            )
-            return (*index_updates(current), *form, *show_results())
+            return (*indexes.updates(current), *form.form(), *results.show())
 
-        demo.load(
-            on_load,
-            library,
-            [
-                *index_outputs,
-                settings_note,
-                lm_kind,
-                lm_target,
-                k,
-                rerank,
-                write_code,
-                embedder,
-                build_embedder,
-                results_text,
-                results_plot,
-            ],
-        )
+        demo.load(on_load, chat.library, [*indexes.outputs, *form.outputs, *results.outputs])
     return demo

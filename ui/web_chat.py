@@ -1,19 +1,18 @@
 """The chat: run the agent for a requirement and render its answer as it streams.
 
-Plain functions of a store and settings, so tests drive them without a browser.
+Plain functions of an index home and settings, so tests drive them without a browser.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from apipilot.indexes.api_index import ApiIndex
-from apipilot.indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
-from apipilot.indexes.store import IndexStore
-from apipilot.retrieval.errors import ApipilotError, ConfigError
+import apipilot
+from apipilot import DEFAULT_LIBRARY, DEFAULT_VERSION, ApipilotError, ConfigError
 from apipilot.ui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,6 @@ class Transcript:
     requirement: str
     ref: str
     refined: bool = False
-    names: Callable[[str], str] = field(default=lambda rid: rid)
     skills: str = ""
     examples: list[dict[str, Any]] | None = None
     subtasks: list[str] = field(default_factory=list)
@@ -69,9 +67,9 @@ class Transcript:
     timings: dict[str, float] = field(default_factory=dict)
     result: dict[str, Any] | None = None
 
-    def add(self, step: str, update: dict[str, Any]) -> None:
+    def add(self, step: str, update: Mapping[str, Any]) -> None:
         if step == "result":
-            self.result = update
+            self.result = dict(update)
             return
         self.paths.update(update.get("paths", {}))
         self.timings.update(update.get("timings", {}))
@@ -82,7 +80,7 @@ class Transcript:
         if "subtasks" in update:
             self.subtasks = [str(s) for s in update["subtasks"]]
         for key, found in update.get("candidates", {}).items():
-            self.candidates[key] = [self.names(c["id"]) for c in found[:CANDIDATES_SHOWN]]
+            self.candidates[key] = [short_name(c) for c in found[:CANDIDATES_SHOWN]]
 
     def markdown(self) -> str:
         verb = "Refining" if self.refined else "Requirement"
@@ -141,6 +139,9 @@ def render_answer(result: dict[str, Any]) -> list[str]:
     if result["unknown_apis"]:
         flagged = ", ".join(f"`{n}`" for n in result["unknown_apis"])
         parts.append(f"⚠️ **Not in the index** (check before use): {flagged}")
+    if result.get("unsafe_calls"):
+        unsafe = ", ".join(f"`{n}`" for n in result["unsafe_calls"])
+        parts.append(f"⛔ **Unsafe calls**, generated code withheld: {unsafe}")
     parts.append(render_timings(result))
     if result["notes"]:
         parts.append("**Fell back because**:\n\n" + "\n".join(f"- {n}" for n in result["notes"]))
@@ -218,7 +219,7 @@ def next_requirement(message: str, conversation: Conversation, library: str, ver
 
 
 def chat_stream(
-    store: IndexStore,
+    home: Path | None,
     settings: Settings,
     message: str,
     library: str | None,
@@ -230,37 +231,32 @@ def chat_stream(
     The conversation changes only when the request succeeds, so a failed follow-up can be
     retried on the same base.
     """
-    from apipilot.agents.recommend import NO_LM, check_requirement, stream_recommend
-
+    transcript: Transcript | None = None
     try:
         if not library:
             raise ConfigError("choose a library first (build one in the Indexes tab)")
-        requirement = check_requirement(
-            next_requirement(message, conversation, library, version or "")
+        options = apipilot.RecommendOptions(
+            k=settings.k, write_code=settings.write_code, rerank=settings.rerank, llm=settings.llm
         )
-        index = store.open(library, version or None)
-        transcript = Transcript(
-            requirement,
-            index.meta.ref,
-            refined=requirement != " ".join(message.split()),
-            names=_namer(index),
-        )
-        yield ChatView(transcript.markdown()), conversation
-        steps = stream_recommend(
-            requirement,
+        events = apipilot.stream_recommend(
+            next_requirement(message, conversation, library, version or ""),
             library,
-            index.meta.version,
-            k=settings.k,
-            write_code=settings.write_code,
-            rerank=settings.rerank,
-            llm=NO_LM if settings.llm == NO_LM else settings.llm,
-            store=store,
+            version or None,
+            options=options,
+            home=home,
         )
-        for step, update in steps:
-            transcript.add(step, update)
-            if step != "result":
-                yield ChatView(transcript.markdown()), conversation
-        result = transcript.result or {}
+        for event in events:
+            if isinstance(event, apipilot.Started):
+                refined = event.requirement != " ".join(message.split())
+                transcript = Transcript(event.requirement, event.ref, refined=refined)
+            elif transcript is None:
+                continue  # Started always comes first
+            elif isinstance(event, apipilot.StepDone):
+                transcript.add(event.step, event.update)
+            else:
+                transcript.result = event.recommendation.to_dict()
+                continue
+            yield ChatView(transcript.markdown()), conversation
     except ApipilotError as exc:
         yield _error(str(exc)), conversation
         return
@@ -268,7 +264,13 @@ def chat_stream(
         log.exception("chat request failed")
         yield _error(f"internal error ({type(exc).__name__}): {exc}"), conversation
         return
-    done = replace(conversation, requirement=requirement, library=library, version=version or "")
+    if transcript is None or transcript.result is None:
+        yield _error("the agent ended without an answer"), conversation
+        return
+    result = transcript.result
+    done = replace(
+        conversation, requirement=transcript.requirement, library=library, version=version or ""
+    )
     view = ChatView(transcript.markdown(), result["code"], api_names(result), done=True)
     yield view, done
 
@@ -277,34 +279,30 @@ def _error(text: str) -> ChatView:
     return ChatView(f"⚠️ **Error:** {text}", error=text, done=True)
 
 
-def _namer(index: ApiIndex) -> Callable[[str], str]:
-    def name(record_id: str) -> str:
-        record = index.get(record_id)
-        if record is None:
-            return record_id
-        # the module's last part tells same-named APIs apart (iter.Shuffler, map.Shuffler)
-        parts = (record.qualified_name or record.name).split(".")
-        return ".".join(parts[-2:])
-
-    return name
+def short_name(candidate: Mapping[str, Any]) -> str:
+    """A candidate's qualified name cut to its last two parts: the module tells same-named
+    APIs apart (iter.Shuffler, map.Shuffler)."""
+    name = str(candidate.get("qualified_name") or candidate.get("name") or candidate["id"])
+    return ".".join(name.split(".")[-2:])
 
 
-def library_choices(store: IndexStore, preferred: str = DEFAULT_LIBRARY) -> tuple[list[str], str]:
+def library_choices(home: Path | None, preferred: str = DEFAULT_LIBRARY) -> tuple[list[str], str]:
     """Libraries with an index, and the one to select (``preferred`` when built)."""
-    libraries = store.libraries()
+    libraries = [lib.library for lib in apipilot.list_libraries(home)]
     if preferred in libraries:
         return libraries, preferred
     return libraries, libraries[0] if libraries else ""
 
 
-def version_choices(store: IndexStore, library: str | None) -> tuple[list[str], str]:
+def version_choices(home: Path | None, library: str | None) -> tuple[list[str], str]:
     """Built versions, newest first, and the one to select (torchdata: 0.7.1 when built)."""
     if not library:
         return [], ""
     try:
-        versions = list(reversed(store.versions(library)))
+        found = [lib for lib in apipilot.list_libraries(home) if lib.library == library]
     except ApipilotError:
         return [], ""
+    versions = list(reversed(found[0].version_names)) if found else []
     if library == DEFAULT_LIBRARY and DEFAULT_VERSION in versions:
         return versions, DEFAULT_VERSION
     return versions, versions[0] if versions else ""

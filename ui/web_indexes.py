@@ -1,70 +1,60 @@
-"""The Indexes tab: list, build and remove library@version indexes (plain functions of a store)."""
+"""The Indexes tab: list, build and remove library@version indexes (plain functions of a home)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from apipilot.indexes.building import BuildResult, build_from_source
-from apipilot.indexes.store import IndexStore, parse_ref
-from apipilot.retrieval.errors import ApipilotError, ConfigError
+import apipilot
+from apipilot import ApipilotError, ConfigError
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ["library", "version", "records", "embedder", "built", "build s", "source", "problem"]
 SKIPPED_SHOWN = 10
-Progress = Callable[[int, int], None]
+Home = Path | None
 
 
-def index_rows(store: IndexStore) -> list[list[Any]]:
+def index_rows(home: Home) -> list[list[Any]]:
     """One row per library@version; an unreadable index shows its problem."""
     rows: list[list[Any]] = []
-    for e in store.entries():
-        if e.meta is None:
-            rows.append([e.library, e.version, None, "", "", None, "", e.problem])
+    for i in apipilot.list_indexes(home):
+        if i.problem:
+            rows.append([i.library, i.version, None, "", "", None, "", i.problem])
             continue
-        m = e.meta
-        built = m.built_at.replace("T", " ")[:19]
+        built = i.built_at.replace("T", " ")[:19]
         rows.append(
             [
-                m.library,
-                m.version,
-                m.record_count,
-                m.embedder,
+                i.library,
+                i.version,
+                i.records,
+                i.embedder,
                 built,
-                round(m.build_seconds, 1),
-                m.source,
+                round(i.build_seconds, 1),
+                i.source,
                 "",
             ]
         )
     return rows
 
 
-def index_refs(store: IndexStore) -> list[str]:
-    return [f"{e.library}@{e.version}" for e in store.entries()]
+def index_refs(home: Home) -> list[str]:
+    return [i.ref for i in apipilot.list_indexes(home)]
 
 
-def index_summary(store: IndexStore) -> str:
-    count = len(store.entries())
+def index_summary(home: Home) -> str:
+    count = len(apipilot.list_indexes(home))
     if not count:
-        return f"No indexes yet in {store.root}: build one below, or run `apipilot index defaults`."
-    return f"{count} index{'es' if count != 1 else ''} in `{store.root}`."
+        where = apipilot.index_home(home) / "indexes"
+        return f"No indexes yet in {where}: build one below, or run `apipilot index defaults`."
+    return (
+        f"{count} index{'es' if count != 1 else ''} in `{apipilot.index_home(home) / 'indexes'}`."
+    )
 
 
-def build_index(
-    store: IndexStore,
-    source: str,
-    upload: str | None,
-    library: str,
-    version: str,
-    embedder_spec: str,
-    *,
-    skip_bad: bool = False,
-    progress: Progress | None = None,
-) -> BuildResult:
-    """Build from ``source`` (package name, path, Sphinx URL, ``corpus:…``) or an uploaded file."""
-    source, library, version = source.strip(), library.strip(), version.strip()
+def check_build_form(source: str, upload: str | None, library: str) -> str:
+    """What to build from: the source box or the uploaded file (exactly one of them)."""
     if source and upload:
         raise ConfigError("give either a source or an uploaded file, not both")
     if not source and not upload:
@@ -74,29 +64,21 @@ def build_index(
         )
     if upload and not library:
         raise ConfigError("give a library name for the uploaded file")
-    return build_from_source(
-        store,
-        upload or source,
-        library or None,
-        version or None,
-        embedder_spec=embedder_spec.strip(),
-        strict=not skip_bad,
-        progress=progress,
-    )
+    return upload or source
 
 
-def build_message(result: BuildResult) -> str:
-    ref = result.meta.ref  # in code style: Markdown would turn name@version into a mail link
-    lines = [f"✅ {result.summary().replace(ref, f'`{ref}`', 1)}"]
-    for where, reason in result.skipped[:SKIPPED_SHOWN]:
+def build_message(built: apipilot.BuildSummary) -> str:
+    ref = built.ref  # in code style: Markdown would turn name@version into a mail link
+    lines = [f"✅ {built.summary.replace(ref, f'`{ref}`', 1)}"]
+    for where, reason in built.skipped[:SKIPPED_SHOWN]:
         lines.append(f"- skipped {where}: {reason}")
-    if len(result.skipped) > SKIPPED_SHOWN:
-        lines.append(f"- … and {len(result.skipped) - SKIPPED_SHOWN} more skipped")
+    if len(built.skipped) > SKIPPED_SHOWN:
+        lines.append(f"- … and {len(built.skipped) - SKIPPED_SHOWN} more skipped")
     return "\n".join(lines)
 
 
 def try_build(
-    store: IndexStore,
+    home: Home,
     source: str,
     upload: str | None,
     library: str,
@@ -104,35 +86,35 @@ def try_build(
     embedder_spec: str,
     *,
     skip_bad: bool = False,
-    progress: Progress | None = None,
+    progress: apipilot.Progress | None = None,
 ) -> tuple[bool, str]:
-    """``(built, message)``: a failed build is a message, never an exception."""
+    """Build from ``source`` (package name, path, Sphinx URL, ``corpus:…``) or an uploaded
+    file; ``(built, message)``: a failed build is a message, never an exception."""
+    source, library, version = source.strip(), library.strip(), version.strip()
     try:
-        result = build_index(
-            store,
-            source,
-            upload,
-            library,
-            version,
-            embedder_spec,
-            skip_bad=skip_bad,
+        built = apipilot.build_index(
+            check_build_form(source, upload, library),
+            library or None,
+            version or None,
+            embedder=embedder_spec.strip(),
+            strict=not skip_bad,
             progress=progress,
+            home=home,
         )
     except ApipilotError as exc:
         return False, f"⚠️ **Build failed:** {exc}"
     except Exception as exc:  # a reader bug must not take the page down
         log.exception("index build failed")
         return False, f"⚠️ **Build failed** ({type(exc).__name__}): {exc}"
-    return True, build_message(result)
+    return True, build_message(built)
 
 
-def remove_index(store: IndexStore, ref: str | None) -> tuple[bool, str]:
+def remove_index(home: Home, ref: str | None) -> tuple[bool, str]:
     """``(removed, message)`` for ``library@version``."""
     if not ref:
         return False, "⚠️ Choose an index to remove."
     try:
-        library, version = parse_ref(ref)
-        removed = store.remove(library, version)
+        removed = apipilot.remove_index(ref, home)
     except ApipilotError as exc:
         return False, f"⚠️ **Remove failed:** {exc}"
     return True, f"🗑 removed {', '.join(f'`{r}`' for r in removed)}"

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apipilot.retrieval.errors import ApipilotError
+import apipilot
+from apipilot import ApipilotError
 from apipilot.ui.settings import Settings, default_settings, lm_spec, load_settings, save_settings
 
-LM_CHOICES = [
-    ("embedded (SmolLM2-135M, shipped; with the decomposer adapter when present)", "embedded"),
-    ("embedded-base (SmolLM2-135M without the adapter)", "embedded-base"),
-    ("local model directory (hf:)", "hf"),
-    ("GGUF file (gguf:)", "gguf"),
-    ("OpenAI-compatible server (openai:)", "openai"),
-    ("none (deterministic, no LM)", "none"),
-]
+LM_CHOICES = apipilot.lm_choices()
 LM_TARGET_HINT = "path to the model directory or .gguf file, or http://host:port/v1#model"
 
 

@@ -11,8 +11,9 @@ Accepted forms::
     gguf:/path/to/file.gguf                   a local GGUF file (converted once, then cached)
     openai:http://127.0.0.1:8000/v1#model     an OpenAI-compatible server; "#model" is optional
 
-The spec comes from the argument, else the ``APIPILOT_LLM`` environment variable, else
-``embedded``. A backend module is imported only when a spec names it.
+The kinds come from the one table in ``agents.lm.kinds``. The spec comes from the argument,
+else the ``APIPILOT_LLM`` environment variable, else ``embedded``. A backend module is imported
+only when a spec names it.
 """
 
 from __future__ import annotations
@@ -22,71 +23,63 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from apipilot.agents.lm.base import LanguageModel
-from apipilot.agents.lm.errors import LMSpecError
+from apipilot.agents.lm.kinds import DEFAULT_KIND, LMKind, accepted_forms, find_kind
+from apipilot.errors import LMSpecError, echo
 
 ENV_VAR = "APIPILOT_LLM"
-DEFAULT_SPEC = "embedded"
-ACCEPTED_FORMS = (
-    "embedded | embedded-base | hf:/path/to/model-dir | gguf:/path/to/file.gguf | "
-    "openai:http://host:port/v1[#model-name]"
-)
-
-Kind = Literal["embedded", "embedded-base", "hf", "gguf", "openai"]
+DEFAULT_SPEC = DEFAULT_KIND
+ACCEPTED_FORMS = accepted_forms()
 
 
 @dataclass(frozen=True)
 class LMSpec:
     """A parsed LM spec; equal specs name the same model (the factory caches by it)."""
 
-    kind: Kind
+    kind: str  # the name of a loadable kind in ``agents.lm.kinds.LM_KINDS``
     path: Path | None = None
     base_url: str | None = None
     model: str | None = None
 
     def __str__(self) -> str:
-        if self.kind in ("embedded", "embedded-base"):
-            return self.kind
-        if self.kind == "openai":
-            return f"openai:{self.base_url}" + (f"#{self.model}" if self.model else "")
-        return f"{self.kind}:{self.path}"
+        if self.base_url is not None:
+            return f"{self.kind}:{self.base_url}" + (f"#{self.model}" if self.model else "")
+        if self.path is not None:
+            return f"{self.kind}:{self.path}"
+        return self.kind
 
 
 def _bad(value: str, why: str) -> LMSpecError:
-    return LMSpecError(f"bad LM spec {value!r}: {why}; accepted forms: {ACCEPTED_FORMS}")
+    return LMSpecError(f"bad LM spec {echo(value)}: {why}; accepted forms: {ACCEPTED_FORMS}")
 
 
 def parse_lm_spec(value: str) -> LMSpec:
     """Parse a spec string (syntax only: files and servers are checked when loading)."""
-    text = value.strip()
-    if text.lower() in ("embedded", "embedded-base"):
-        return LMSpec("embedded" if text.lower() == "embedded" else "embedded-base")
-    kind, sep, rest = text.partition(":")
-    kind = kind.lower()
-    if not sep or kind not in ("hf", "gguf", "openai"):
+    name, sep, rest = value.strip().partition(":")
+    kind = find_kind(name)
+    if kind is None or not kind.loads or bool(sep) != bool(kind.target):
         raise _bad(value, "unknown backend")
+    if not kind.target:
+        return LMSpec(kind.name)
     rest = rest.strip()
     if not rest:
-        raise _bad(value, f"{kind}: needs a {'URL' if kind == 'openai' else 'path'}")
-    if kind == "openai":
-        return _parse_openai(value, rest)
+        raise _bad(value, f"{kind.name}: needs a {'URL' if kind.target == 'url' else 'path'}")
+    if kind.target == "url":
+        return _parse_url(value, kind, rest)
     path = Path(rest).expanduser().absolute()
-    if kind == "gguf":
-        if path.suffix.lower() != ".gguf":
-            raise _bad(value, "a gguf: path must end in .gguf")
-        return LMSpec("gguf", path=path)
-    return LMSpec("hf", path=path)
+    if kind.suffix and path.suffix.lower() != kind.suffix:
+        raise _bad(value, f"a {kind.name}: path must end in {kind.suffix}")
+    return LMSpec(kind.name, path=path)
 
 
-def _parse_openai(value: str, rest: str) -> LMSpec:
+def _parse_url(value: str, kind: LMKind, rest: str) -> LMSpec:
     parts = urlsplit(rest)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _bad(value, "openai: needs an http:// or https:// base URL with a host")
+        raise _bad(value, f"{kind.name}: needs an http:// or https:// base URL with a host")
     base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
-    return LMSpec("openai", base_url=base, model=parts.fragment.strip() or None)
+    return LMSpec(kind.name, base_url=base, model=parts.fragment.strip() or None)
 
 
 def resolve_lm_spec(
@@ -103,7 +96,7 @@ def resolve_lm_spec(
             return parse_lm_spec(from_env)
         except LMSpecError as exc:
             raise LMSpecError(f"{ENV_VAR}: {exc}") from exc
-    return LMSpec("embedded")
+    return LMSpec(DEFAULT_KIND)
 
 
 def _load_embedded(spec: LMSpec) -> LanguageModel:
@@ -143,7 +136,8 @@ def _load_openai(spec: LMSpec) -> LanguageModel:
     return OpenAICompatLM(spec.base_url, spec.model)
 
 
-# One loader per kind; each imports its backend only when called. Tests replace entries.
+# One loader per loadable kind of ``LM_KINDS``; each imports its backend only when called.
+# Tests replace entries.
 _LOADERS: dict[str, Callable[[LMSpec], LanguageModel]] = {
     "embedded": _load_embedded,
     "embedded-base": _load_embedded_base,

@@ -1,0 +1,124 @@
+"""Recommend the APIs of a library for a requirement, whole or as a stream of typed events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from apipilot._limits import (
+    MAX_REQUIREMENT_CHARS,
+    k_input,
+    library_input,
+    name_input,
+    spec_input,
+    text_input,
+)
+from apipilot._results import Finished, Recommendation, RecommendEvent, Started, StepDone
+from apipilot._stores import open_index, store_for
+from apipilot.indexes.corpora import DEFAULT_LIBRARY
+
+if TYPE_CHECKING:
+    from apipilot.indexes.api_index import ApiIndex
+
+MAX_RECOMMEND_K = 100
+
+
+@dataclass(frozen=True)
+class RecommendOptions:
+    """How to answer a requirement; the CLI's ``ask``, the app's chat and the MCP
+    ``recommend_apis`` tool all pass one of these.
+
+    ``llm`` is an LM spec (see ``LM_KINDS``: ``"embedded"``, ``"hf:DIR"``, ``"gguf:FILE"``,
+    ``"openai:URL[#model]"``), ``"none"`` for the deterministic paths without a language model,
+    or ``None`` for ``$APIPILOT_LLM`` or the embedded model. ``reranker`` is a cross-encoder
+    spec (``"minilm-ce"``, an adapter directory, ``"none"``), or ``None`` for
+    ``$APIPILOT_RERANKER`` or none (the LM reranks); it applies when ``rerank`` is on.
+    """
+
+    k: int = 10
+    write_code: bool = False
+    rerank: bool = True
+    reranker: str | None = None
+    llm: str | None = None
+
+    def validated(self) -> RecommendOptions:
+        """A copy with the LM spec normalised; ConfigError naming the bad field otherwise."""
+        from apipilot._lm import check_lm_spec
+
+        k_input(self.k, MAX_RECOMMEND_K)
+        llm = spec_input("LM spec", self.llm)
+        return replace(
+            self,
+            llm=None if llm is None or not llm.strip() else check_lm_spec(llm),
+            reranker=spec_input("reranker spec", self.reranker),
+        )
+
+    def agent_options(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "write_code": self.write_code,
+            "rerank": self.rerank,
+            "reranker": self.reranker,
+            "llm": self.llm,
+        }
+
+
+def stream_recommend(
+    requirement: str,
+    library: str = DEFAULT_LIBRARY,
+    version: str | None = None,
+    *,
+    options: RecommendOptions | None = None,
+    home: str | Path | None = None,
+) -> Iterator[RecommendEvent]:
+    """Yield :class:`Started` (the index that answers), a :class:`StepDone` as each agent step
+    finishes, then :class:`Finished` with the :class:`Recommendation`.
+
+    Arguments are checked before the first event, so a bad one raises at the first ``next``.
+    """
+    from apipilot.agents.recommend import stream_recommend as run_agent
+
+    checked = (options or RecommendOptions()).validated()
+    requirement = text_input("requirement", requirement, MAX_REQUIREMENT_CHARS)
+    index = open_index(library_input(library), name_input("version", version), home)
+    library, version = index.meta.library, index.meta.version
+    yield Started(requirement, library, version)
+    steps = run_agent(
+        requirement, library, version, store=store_for(home), **checked.agent_options()
+    )
+    for step, update in steps:
+        if step == "result":
+            yield Finished(update)
+        else:
+            yield StepDone(step, _with_names(update, index))
+
+
+def recommend(
+    requirement: str,
+    library: str = DEFAULT_LIBRARY,
+    version: str | None = None,
+    *,
+    options: RecommendOptions | None = None,
+    home: str | Path | None = None,
+) -> Recommendation:
+    """Decompose ``requirement`` into subtasks and recommend the APIs of ``library`` for each."""
+    for event in stream_recommend(requirement, library, version, options=options, home=home):
+        if isinstance(event, Finished):
+            return event.recommendation
+    raise AssertionError("the agent ended without an answer")  # stream_recommend always finishes
+
+
+def _with_names(update: Mapping[str, Any], index: ApiIndex) -> dict[str, Any]:
+    """``update`` with each retrieved candidate's name and qualified name beside its id."""
+    if "candidates" not in update:
+        return dict(update)
+    named: dict[str, list[dict[str, Any]]] = {}
+    for key, found in update["candidates"].items():
+        named[key] = []
+        for candidate in found:
+            record = index.get(candidate["id"])
+            names = {"name": record.name, "qualified_name": record.qualified_name} if record else {}
+            named[key].append(dict(candidate) | names)
+    return dict(update) | {"candidates": named}
