@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apipilot.indexes.errors import SourceError
+from apipilot.indexes.readers import markdown
 from apipilot.indexes.readers.detect import KINDS, detect_source
 from apipilot.indexes.readers.fetch import FetchError
-from apipilot.indexes.readers.html_blocks import anchored_block, parse_page
+from apipilot.indexes.readers.html_blocks import MAX_BLOCK_CHARS, Block, anchored_block, parse_page
+from apipilot.indexes.readers.jsonl import read_jsonl
 from apipilot.indexes.readers.markdown import read_markdown
-from apipilot.indexes.readers.markdown_sections import api_name, split_sections
+from apipilot.indexes.readers.markdown_sections import MarkupError, api_name, split_sections
 from apipilot.indexes.readers.python_package import read_python_package
 from apipilot.indexes.readers.sphinx import read_sphinx
 from apipilot.indexes.record import ReadReport
@@ -57,22 +61,106 @@ def test_markdown_reader_survives_junk(files: list[tuple[str, bytes]]) -> None:
         for i, (suffix, data) in enumerate(files):
             (root / f"file{i}{suffix}").write_bytes(data)
         (root / "llms.txt").write_bytes(b"# T\n\n- [a](file0.md)\n- [b](https://x.org/a.md)\n")
-        check_report(read_markdown(root, "lib", "1"))
+        report = read_markdown(root, "lib", "1")
+        check_report(report)
+        check_markdown_records(report, root)
+
+
+_SOURCE = re.compile(r"^(.+):(\d+)$")
+
+
+def check_markdown_records(report: ReadReport, root: Path) -> None:
+    """Every record names the file and line it came from, carries the library and version
+    it was read as, and holds no more text than its file (the ``` a code block gains aside)."""
+    for record in report.records:
+        assert (record.library, record.version) == ("lib", "1")
+        where = _SOURCE.match(record.source)
+        assert where is not None, record.source
+        file = Path(where.group(1))
+        assert file.parent == root and file.is_file()
+        text = file.read_bytes().decode("utf-8-sig")
+        assert 1 <= int(where.group(2)) <= len(text.splitlines()) + 1
+        assert len(record.doc) <= markdown.MAX_SECTION_CHARS
+        assert len(record.summary) <= 300
+        bound = len(text.expandtabs()) + text.count("\n")  # docutils expands tabs
+        assert len(record.doc) - 4 * record.doc.count("```") <= bound
+        assert record.id and record.name
 
 
 @FAST
 @given(text=MARKUP, rst=st.booleans())
 def test_section_splitter_survives_junk(text: str, rst: bool) -> None:
-    for section in split_sections(text, rst=rst):
+    try:
+        sections = split_sections(text, rst=rst)
+    except MarkupError:  # the one error a junk reST document may give; the reader skips it
+        assert rst
+        return
+    for section in sections:
         found = api_name(section)
         assert found is None or found.qualified
+        assert section.line >= 1
+        assert len(section.prose_text) <= len(text.expandtabs())
+
+
+JSONL_LINE = st.one_of(
+    st.builds(lambda n, s: json.dumps({"id": n, "name": n, "summary": s}), st.text(max_size=8),
+              st.text(max_size=40)),
+    st.builds(lambda t: json.dumps({"text_id": 1, "text": t}), MARKUP),
+    st.builds(lambda n, d: json.dumps({"public_name": n, "docstring": d}), st.text(max_size=8),
+              MARKUP),
+    MARKUP.map(lambda t: t.replace("\n", " ")),
+)  # fmt: skip
+
+
+@FAST
+@given(lines=st.lists(JSONL_LINE, max_size=8))
+def test_jsonl_reader_keeps_its_promises_on_junk(lines: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "apis.jsonl"
+        path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass"))
+        try:
+            report = read_jsonl(path, "lib", "1", strict=False, source="apis.jsonl")
+        except SourceError as exc:  # a NUL byte makes the file binary
+            assert "binary" in str(exc)
+            return
+    check_report(report)
+    longest = max((len(line) for line in lines), default=0)
+    assert len(report.records) + len(report.skipped) <= len(lines)
+    for record in report.records:
+        assert (record.library, record.version) == ("lib", "1")
+        assert record.id and record.name
+        assert len(record.doc) <= longest and len(record.summary) <= longest
+    for where, _ in report.skipped:
+        assert where.startswith(f"{path}:") and 1 <= int(where.rsplit(":", 1)[1]) <= len(lines)
 
 
 @FAST
 @given(html=HTML_BITS, anchor=st.sampled_from(["", "a.b", "x", "s", "m", "missing"]))
 def test_html_blocks_survive_junk(html: str, anchor: str) -> None:
-    block = anchored_block(parse_page(html), anchor)
-    assert block is None or isinstance(block.body, str)
+    page = parse_page(html)
+    block = anchored_block(page, anchor)
+    if anchor:  # a block for exactly the anchors the page has; the main content for none
+        assert (block is None) == (anchor not in page.ids)
+    else:
+        assert block is not None
+    if block is not None:
+        check_block(block)
+
+
+def _shown(text: str) -> str:
+    return text.replace("\u2192", "->").replace("\u00b6", "")
+
+
+def check_block(block: Block) -> None:
+    """Bounded, trimmed text; prose paragraphs with their whitespace collapsed; every code
+    block in the body."""
+    for text in (block.head, block.body, block.prose):
+        assert len(text) <= MAX_BLOCK_CHARS
+        assert text == text.strip() and "\u00b6" not in text and "\u2192" not in text
+    for paragraph in block.prose.split("\n\n"):
+        assert paragraph == " ".join(paragraph.split())
+    for code in block.code:
+        assert code.strip() and _shown(code).strip() in block.body
 
 
 def _site(inventory: bytes, pages: dict[str, bytes]) -> Callable[[str], bytes]:
@@ -111,7 +199,26 @@ def test_sphinx_reader_survives_junk_pages(names: list[str], anchors: list[str],
         )  # fmt: skip
     data = soi.compress(inventory.data_file())
     fetch = _site(data, {"p0.html": html.encode("utf-8", "surrogatepass")})
-    check_report(read_sphinx("https://x.org/", "x", None, fetcher=fetch))
+    report = read_sphinx("https://x.org/", "x", None, fetcher=fetch)
+    check_report(report)
+    check_sphinx_records(report, inventory, "https://x.org/")
+
+
+def check_sphinx_records(report: ReadReport, inventory: soi.Inventory, base: str) -> None:
+    """Every record names the page and anchor it came from, is an object of the inventory
+    and holds bounded text; every object is a record or is reported skipped."""
+    objects = {(str(o.name), base + str(o.uri_expanded).rstrip("#")) for o in inventory.objects}
+    skipped = {where for where, _ in report.skipped}
+    assert all(where.startswith(base) for where in skipped)
+    for record in report.records:
+        assert (record.qualified_name, record.source) in objects
+        assert (record.library, record.version) == ("x", "1")
+        assert len(record.doc) <= MAX_BLOCK_CHARS and len(record.summary) <= 300
+        assert len(record.signature) <= MAX_BLOCK_CHARS
+    recorded = {(record.qualified_name, record.source) for record in report.records}
+    for name, where in objects:
+        page = where.partition("#")[0]
+        assert (name, where) in recorded or where in skipped or page in skipped
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -150,3 +257,6 @@ def test_deep_unclosed_html_does_not_overflow(depth: int, tags: list[str]) -> No
     html = "<div id='top'>" + "".join(f"<{tags[i % len(tags)]}>x" for i in range(depth))
     block = anchored_block(parse_page(html), "top")
     assert block is not None
+    check_block(block)
+    if "section" not in tags:  # subsections are left out; flattened nesting keeps its text
+        assert block.body.count("x") == depth

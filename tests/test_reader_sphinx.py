@@ -195,9 +195,9 @@ def test_local_build(built_site: Path) -> None:
     assert all("std" in reason for _, reason in report.skipped)
 
 
-def test_over_http_each_page_fetched_once(built_site: Path, serve: Any) -> None:
+def test_over_http_each_page_fetched_once(built_site: Path, serve: Any, tmp_path: Path) -> None:
     server = serve(built_site)
-    report = read_sphinx(server.url, "tinylib", "9.0")
+    report = read_sphinx(server.url, "tinylib", "9.0", cache_dir=tmp_path)
     records = by_id(report.records)
     check_tinylib({k: replace(r, version="1.2.3") for k, r in records.items()})
     assert {r.version for r in report.records} == {"9.0"}

@@ -42,7 +42,10 @@ class SourceTarget:
 
     @cached_property
     def path(self) -> Path:
-        return Path(self.text).expanduser()
+        try:
+            return Path(self.text).expanduser()
+        except RuntimeError:  # "~user" of no such user: a name, not a path
+            return Path(self.text)
 
     @cached_property
     def is_file(self) -> bool:

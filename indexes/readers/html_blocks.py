@@ -1,10 +1,11 @@
 """Find the block an anchor points at in an HTML page and turn it into text.
 
-A small tree is built with the standard library's ``html.parser``, tolerant of broken
-markup: unknown end tags are ignored, unclosed elements are closed by their parent's end,
-HTML's optional end tags (``<p>``, ``<li>``, ``<dt>``/``<dd>``, table cells) are implied,
-and nesting deeper than ``MAX_DEPTH`` is flattened so that walking the tree cannot overflow
-the stack.
+Pages are parsed by selectolax's Lexbor backend, an HTML5 parser: broken markup, implied
+end tags and character references are handled as a browser would. Lexbor's tree builder
+takes time proportional to the nesting depth for each block start tag, so a hostile page of
+nested ``<div>`` s would take minutes; :func:`bounded_nesting` flattens nesting deeper than
+``MAX_DEPTH`` before parsing, and the tree is walked with an explicit stack, never recursion.
+
 For Sphinx output, an anchor on a ``<dt>`` gives the ``<dt>`` (signature) and the ``<dd>``
 after it (documentation) without the nested API blocks (a class's methods have their own
 anchors); an anchor on a heading (mkdocstrings) gives the heading and what follows it up to
@@ -14,8 +15,13 @@ sections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from operator import sub
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from apipilot.indexes.readers.jsonl import docstring_examples
 
@@ -30,98 +36,89 @@ BLOCK = frozenset({
     "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th",
     "thead", "tr", "ul",
 })
+# Elements whose start tag closes an open one of their kind: they do not deepen the tree.
+SELF_CLOSING_KIND = frozenset({
+    "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option", "optgroup",
+    "rb", "rt", "rp", "caption", "colgroup", "html", "head", "body",
+})
 # fmt: on
 DROPPED = frozenset({"script", "style", "template", "head", "noscript"})
 # Sphinx decorations that are not documentation text.
 DROPPED_CLASSES = frozenset({"headerlink", "viewcode-link", "viewcode-back"})
-# mkdocstrings wraps each object, and a class's members, in these.
-NESTED_API_CLASSES = frozenset({"doc-object", "doc-children"})
+DROPPED_SELECTOR = ", ".join([*sorted(DROPPED), *(f".{name}" for name in sorted(DROPPED_CLASSES))])
+SECTION_SELECTOR = "section, div.section"
+# Nested API blocks: Sphinx's ``<dl class="py method">``, mkdocstrings' wrappers of each
+# object and of a class's members, and subsections; they have anchors of their own.
+NESTED_SELECTOR = f"dl.py, div.doc-object, div.doc-children, {SECTION_SELECTOR}"
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 MAX_BLOCK_CHARS = 20_000
-MAX_DEPTH = 200
-# An open element of the first set is closed by the start of the tag, unless an element of
-# the second set comes first (a nested list keeps its parent ``<li>`` open).
-IMPLIED_END = {
-    "li": ({"li"}, {"ul", "ol"}),
-    "dt": ({"dt", "dd"}, {"dl"}),
-    "dd": ({"dt", "dd"}, {"dl"}),
-    "tr": ({"tr"}, {"table", "thead", "tbody", "tfoot"}),
-    "td": ({"td", "th"}, {"tr", "table"}),
-    "th": ({"td", "th"}, {"tr", "table"}),
-}
-
-
-@dataclass(eq=False)
-class Node:
-    tag: str
-    attrs: dict[str, str] = field(default_factory=dict)
-    children: list[Node | str] = field(default_factory=list)
-    parent: Node | None = None
-    depth: int = 0
-
-    @property
-    def classes(self) -> set[str]:
-        return set(self.attrs.get("class", "").split())
-
-
-class _TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root")
-        self.current = self.root
-        self.ids: dict[str, Node] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._imply_end(tag)
-        parent = self.current
-        node = Node(tag, {k: v or "" for k, v in attrs}, parent=parent, depth=parent.depth + 1)
-        parent.children.append(node)
-        if "id" in node.attrs:
-            self.ids.setdefault(node.attrs["id"], node)
-        if tag not in VOID and node.depth < MAX_DEPTH:
-            self.current = node
-
-    def _imply_end(self, tag: str) -> None:
-        if tag in BLOCK and self.current.tag == "p":
-            self.current = self.current.parent or self.root
-        if tag not in IMPLIED_END:
-            return
-        closed, stops = IMPLIED_END[tag]
-        node: Node | None = self.current
-        while node is not None and node.tag not in stops:
-            if node.tag in closed:
-                self.current = node.parent or self.root
-                return
-            node = node.parent
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        before = self.current
-        self.handle_starttag(tag, attrs)
-        if self.current is not before and self.current.parent is not None:
-            self.current = self.current.parent
-
-    def handle_endtag(self, tag: str) -> None:
-        node: Node | None = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
+MAX_DEPTH = 256
+_FLAT_NAMES = b"|".join(sorted(name.encode() for name in VOID | SELF_CLOSING_KIND))
+# A start or end tag (of lower-cased HTML) that can deepen the tree; group 1 is its slash.
+_DEEPENING_TAG = re.compile(rb"<(/?)(?!(?:" + _FLAT_NAMES + rb")[\s/>])[a-z][^>]*>?")
 
 
 @dataclass
 class Page:
-    root: Node
-    ids: dict[str, Node]
+    """A parsed page, its elements by ``id``, and the ``mem_id`` s of elements that text
+    extraction treats specially (found once per page by Lexbor's selector engine)."""
+
+    tree: LexborHTMLParser
+    ids: dict[str, LexborNode]
+    dropped: frozenset[int]  # scripts, styles, Sphinx's link decorations
+    nested: frozenset[int]  # nested API blocks and sections
+    sections: frozenset[int]
 
 
-def parse_page(html: str) -> Page:
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    return Page(builder.root, builder.ids)
+def parse_page(html: str | bytes) -> Page:
+    """Parse a page (bytes are read as UTF-8, bad bytes replaced) and index its ``id`` s."""
+    data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    tree = LexborHTMLParser(bounded_nesting(data))
+    ids: dict[str, LexborNode] = {}
+    for node in tree.css("[id]"):
+        ids.setdefault(node.id or "", node)  # the first of repeated ids, as browsers do
+    return Page(
+        tree,
+        ids,
+        dropped=_mem_ids(tree, DROPPED_SELECTOR),
+        nested=_mem_ids(tree, NESTED_SELECTOR),
+        sections=_mem_ids(tree, SECTION_SELECTOR),
+    )
+
+
+def _mem_ids(tree: LexborHTMLParser, selector: str) -> frozenset[int]:
+    return frozenset(node.mem_id for node in tree.css(selector))
+
+
+def nesting_depth(html: bytes) -> int:
+    """How deep the tags of ``html`` nest, counted from the tags alone: elements like ``<p>``
+    and ``<li>`` that close their kind do not count, stray end tags do not go below 0."""
+    steps = [-1 if slash else 1 for slash in _DEEPENING_TAG.findall(html.lower())]
+    depths = list(accumulate(steps, initial=0))
+    # A walk clamped at 0 is the free walk minus its lowest point so far.
+    deepest: int = max(map(sub, depths, accumulate(depths, min)))
+    return deepest
+
+
+def bounded_nesting(html: bytes, limit: int = MAX_DEPTH) -> bytes:
+    """``html`` without the start and end tags nested deeper than ``limit`` (their text is
+    kept). Depth is an over-estimate on sloppy markup, as :func:`nesting_depth` says."""
+    if html.count(b"<") <= limit or nesting_depth(html) <= limit:
+        return html
+    parts: list[bytes] = []
+    depth = start = 0
+    for match in _DEEPENING_TAG.finditer(html.lower()):  # bytes.lower keeps every offset
+        if match.group(1):
+            cut = depth > limit
+            depth = max(0, depth - 1)
+        else:
+            cut = depth >= limit
+            depth += 1
+        if cut:
+            parts.append(html[start : match.start()])
+            start = match.end()
+    parts.append(html[start:])
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -145,173 +142,176 @@ class Block:
 def anchored_block(page: Page, anchor: str) -> Block | None:
     """The block ``anchor`` points at; the main content for an empty anchor; None if absent."""
     if not anchor:
-        return _block("", _find_main(page.root), nested=True)
+        return _block(page, "", [_find_main(page.tree)], nested=True)
     node = page.ids.get(anchor)
     if node is None:
         return None
-    if node.tag == "dt":
+    tag = node.tag or ""
+    if tag == "dt":
         dd = _next_element(node)
-        return _block(_text(node), dd if dd is not None and dd.tag == "dd" else Node("#empty"))
-    if node.tag in HEADINGS:
-        return _block(_text(node), _following_content(node))
-    container = node if _is_container(node) else _enclosing_section(node)
-    heading = _first(container, set(HEADINGS))
-    head = _text(heading) if heading is not None else ""
-    return _block(head, container, skip=heading)
+        body = [dd] if dd is not None and dd.tag == "dd" else []
+        return _block(page, _text(page, [node]), body)
+    if tag in HEADINGS:
+        return _block(page, _text(page, [node]), _following_content(page, node), top=False)
+    container = node if _is_container(page, node) else _enclosing_section(page, node)
+    heading = _first_descendant(container, HEADINGS)
+    head = _text(page, [heading]) if heading is not None else ""
+    return _block(page, head, [container], skip=heading)
 
 
-def _block(head: str, body: Node, *, nested: bool = False, skip: Node | None = None) -> Block:
-    return Block(
-        head,
-        _text(body, nested=nested, skip=skip),
-        _code(body, nested=nested),
-        _text(body, nested=nested, skip=skip, with_code=False),
-    )
+# A paragraph of a block's text, and whether it is a code block.
+Paragraph = tuple[str, bool]
 
 
-def _following_content(heading: Node) -> Node:
-    """What follows a heading up to the next heading of its level or above (mkdocstrings
-    puts an object's anchor on an ``<h2>``, its docs in the ``<div>`` after it)."""
-    level = int(heading.tag[1])
-    content = Node("#content")
-    siblings = heading.parent.children if heading.parent is not None else []
-    index = next(i for i, child in enumerate(siblings) if child is heading)
-    for sibling in siblings[index + 1 :]:
-        if isinstance(sibling, Node):
-            if sibling.tag in HEADINGS and int(sibling.tag[1]) <= level:
-                break
-            if _is_section(sibling):
-                break
-        content.children.append(sibling)
-    return content
+def _block(
+    page: Page,
+    head: str,
+    body: Sequence[LexborNode],
+    *,
+    nested: bool = False,
+    skip: LexborNode | None = None,
+    top: bool = True,
+) -> Block:
+    paragraphs = _paragraphs(page, body, nested=nested, skip=skip, top=top)
+    code = tuple(text for text, is_code in paragraphs if is_code and text.strip())
+    return Block(head, _join(paragraphs), code, _join(paragraphs, with_code=False))
 
 
-def _is_section(node: Node) -> bool:
-    return node.tag == "section" or (node.tag == "div" and "section" in node.classes)
+def _text(page: Page, nodes: Sequence[LexborNode]) -> str:
+    return _join(_paragraphs(page, nodes))
 
 
-def _is_container(node: Node) -> bool:
-    """A section, or a block element with content of its own (not an empty target span)."""
-    return _is_section(node) or (node.tag in BLOCK and bool(_text(node)))
-
-
-def _enclosing_section(node: Node) -> Node:
-    current = node
-    while current.parent is not None:
-        current = current.parent
-        if _is_section(current) or current.tag in ("main", "body"):
-            return current
-    return current
-
-
-def _find_main(root: Node) -> Node:
-    for node in _walk(root):
-        if node.tag == "main" or node.attrs.get("role") == "main":
-            return node
-    return _first(root, {"body"}) or root
-
-
-def _walk(node: Node) -> list[Node]:
-    out: list[Node] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        out.append(current)
-        stack.extend(reversed([c for c in current.children if isinstance(c, Node)]))
-    return out
-
-
-def _first(node: Node, tags: set[str]) -> Node | None:
-    for candidate in _walk(node):
-        if candidate.tag in tags and candidate is not node:
-            return candidate
-    return None
-
-
-def _next_element(node: Node) -> Node | None:
-    if node.parent is None:
-        return None
-    siblings = node.parent.children
-    index = next(i for i, child in enumerate(siblings) if child is node)
-    for sibling in siblings[index + 1 :]:
-        if isinstance(sibling, Node):
-            return sibling
-    return None
-
-
-def _is_nested_api(node: Node, nested: bool) -> bool:
-    """Nested API blocks (``<dl class="py method">``) and subsections have their own anchors."""
-    if nested:
-        return False
-    if node.tag == "dl" and "py" in node.classes:
-        return True
-    if node.tag == "div" and node.classes & NESTED_API_CLASSES:
-        return True
-    return _is_section(node)
-
-
-def _text(
-    node: Node, *, nested: bool = False, skip: Node | None = None, with_code: bool = True
-) -> str:
-    paragraphs: list[str] = []
-    buffer: list[str] = []
-
-    def flush() -> None:
-        text = " ".join("".join(buffer).split())
-        if text:
-            paragraphs.append(text)
-        buffer.clear()
-
-    def visit(current: Node, top: bool) -> None:
-        if current is skip or current.tag in DROPPED or current.classes & DROPPED_CLASSES:
-            return
-        if not top and _is_nested_api(current, nested):
-            return
-        if current.tag == "pre":
-            flush()
-            if with_code:
-                paragraphs.append("".join(_raw(current)).strip("\n"))
-            return
-        block = current.tag in BLOCK
-        if block:
-            flush()
-        for child in current.children:
-            if isinstance(child, str):
-                buffer.append(child)
-            else:
-                visit(child, False)
-        if block:
-            flush()
-
-    visit(node, True)
-    flush()
-    text = "\n\n".join(p for p in paragraphs if p.strip())
+def _join(paragraphs: list[Paragraph], *, with_code: bool = True) -> str:
+    text = "\n\n".join(p for p, is_code in paragraphs if (with_code or not is_code) and p.strip())
     text = text.replace("\u2192", "->").replace("\u00b6", "")
     return text[:MAX_BLOCK_CHARS].strip()
 
 
-def _raw(node: Node) -> list[str]:
+def _paragraphs(
+    page: Page,
+    nodes: Sequence[LexborNode],
+    *,
+    nested: bool = False,
+    skip: LexborNode | None = None,
+    top: bool = True,
+) -> list[Paragraph]:
+    """The paragraphs under ``nodes``: a block element ends one, a ``<pre>`` is one.
+
+    Nested API blocks are left out unless ``nested`` (``top`` exempts ``nodes`` themselves);
+    so are ``skip`` (a heading already used), scripts, styles and Sphinx's link decorations.
+    """
+    paragraphs: list[Paragraph] = []
+    buffer: list[str] = []
+    left_out = page.dropped if skip is None else page.dropped | {skip.mem_id}
+    nested_api = frozenset[int]() if nested else page.nested
+
+    def flush() -> None:
+        text = " ".join("".join(buffer).split())
+        if text:
+            paragraphs.append((text, False))
+        buffer.clear()
+
+    # None marks the end of a block element; the flag says whether a node is exempt.
+    stack: list[tuple[LexborNode, bool] | None] = [(n, top) for n in reversed(nodes)]
+    while stack:
+        item = stack.pop()
+        if item is None:
+            flush()
+            continue
+        node, exempt = item
+        tag = node.tag
+        if tag == "-text":
+            buffer.append(node.text_content or "")
+            continue
+        if tag is None or (tag.startswith("-") and tag != "-document"):
+            continue  # comments, doctypes
+        mem_id = node.mem_id
+        if mem_id in left_out or (not exempt and mem_id in nested_api):
+            continue
+        if tag == "pre":
+            flush()
+            paragraphs.append((_raw(page, node).strip("\n"), True))
+            continue
+        if tag in BLOCK:
+            flush()
+            stack.append(None)
+        stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
+    flush()
+    return paragraphs
+
+
+def _raw(page: Page, pre: LexborNode) -> str:
+    """The text of a ``<pre>`` as written, without scripts and link decorations."""
+    if pre.css_first(DROPPED_SELECTOR) is None:
+        return pre.text(deep=True)
     out: list[str] = []
-    for child in node.children:
-        if isinstance(child, str):
-            out.append(child)
-        elif child.tag not in DROPPED and not child.classes & DROPPED_CLASSES:
-            out.extend(_raw(child))
-    return out
+    stack = list(reversed(list(pre.iter(include_text=True))))
+    while stack:
+        node = stack.pop()
+        if node.tag == "-text":
+            out.append(node.text_content or "")
+        elif node.mem_id not in page.dropped:
+            stack.extend(reversed(list(node.iter(include_text=True))))
+    return "".join(out)
 
 
-def _code(node: Node, *, nested: bool = False) -> tuple[str, ...]:
-    blocks: list[str] = []
+def _is_container(page: Page, node: LexborNode) -> bool:
+    """A section, or a block element with content of its own (not an empty target span)."""
+    if node.mem_id in page.sections:
+        return True
+    return node.tag in BLOCK and bool(_text(page, [node]))
 
-    def visit(current: Node, top: bool) -> None:
-        if not top and _is_nested_api(current, nested):
-            return
-        if current.tag == "pre":
-            blocks.append("".join(_raw(current)).strip("\n"))
-            return
-        for child in current.children:
-            if isinstance(child, Node):
-                visit(child, False)
 
-    visit(node, True)
-    return tuple(b for b in blocks if b.strip())
+def _enclosing_section(page: Page, node: LexborNode) -> LexborNode:
+    current = node
+    while current.parent is not None:
+        current = current.parent
+        if current.mem_id in page.sections or current.tag in ("main", "body"):
+            return current
+    return current
+
+
+def _following_content(page: Page, heading: LexborNode) -> list[LexborNode]:
+    """What follows a heading up to the next heading of its level or above (mkdocstrings
+    puts an object's anchor on an ``<h2>``, its docs in the ``<div>`` after it)."""
+    level = int((heading.tag or "h6")[1])
+    content: list[LexborNode] = []
+    sibling = heading.next
+    while sibling is not None:
+        tag = sibling.tag or ""
+        if tag in HEADINGS and int(tag[1]) <= level:
+            break
+        if sibling.mem_id in page.sections:
+            break
+        content.append(sibling)
+        sibling = sibling.next
+    return content
+
+
+def _find_main(tree: LexborHTMLParser) -> LexborNode:
+    root = tree.root
+    if root is None:  # pragma: no cover - Lexbor always builds <html> for a document
+        raise ValueError("the page has no root element")
+    for node in _elements(root):
+        if node.tag == "main" or (node.is_element_node and node.attrs.get("role") == "main"):
+            return node
+    return tree.body or root
+
+
+def _first_descendant(node: LexborNode, tags: frozenset[str]) -> LexborNode | None:
+    for candidate in _elements(node):
+        if candidate.tag in tags and candidate.mem_id != node.mem_id:
+            return candidate
+    return None
+
+
+def _elements(node: LexborNode) -> Iterator[LexborNode]:
+    """``node`` and the nodes under it in document order (elements and comments)."""
+    return node.traverse(include_text=False)
+
+
+def _next_element(node: LexborNode) -> LexborNode | None:
+    sibling = node.next
+    while sibling is not None and not sibling.is_element_node:
+        sibling = sibling.next
+    return sibling

@@ -6,10 +6,15 @@ at most ``workers`` at a time and ``2 * workers`` ahead of the parsing. The reco
 object is the block its anchor points at (see :mod:`indexes.readers.html_blocks`), not the
 whole page.
 
-Raises :class:`SourceError` only when the site or its ``objects.inv`` cannot be had. An
+Raises :class:`SourceError` only when the site or its ``objects.inv`` cannot be had, when
+the inventory inflates past its cap, or when a remote site's overall deadline passes. An
 ``objects.inv`` that is not a Sphinx inventory, a page that cannot be fetched (reported
 once, with the count of objects in it) and an anchor missing from its page are reported in
 ``ReadReport.skipped``; non-Python entries (``std:label``…) are counted in one line.
+
+A remote site has deadlines: each file (``page_deadline``, all its tries together; a page
+past it is skipped) and the whole read (``deadline``; past it the read fails). The inventory
+may inflate to ``max_inventory_bytes`` at most (:mod:`indexes.readers.inventory`).
 """
 
 from __future__ import annotations
@@ -18,17 +23,22 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-import sphobjinv as soi
-
 from apipilot.indexes.errors import SourceError
 from apipilot.indexes.readers.fetch import (
+    PAGE_DEADLINE_ENV,
+    PAGE_DEADLINE_S,
+    SITE_DEADLINE_ENV,
+    SITE_DEADLINE_S,
+    Deadline,
     Fetcher,
     FetchError,
     HttpFetcher,
     LocalFetcher,
+    deadline_seconds,
     fetch_iter,
 )
 from apipilot.indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
+from apipilot.indexes.readers.inventory import MAX_INFLATED_BYTES, InventoryTooLarge, read_inventory
 from apipilot.indexes.record import SPHINX_KINDS, ApiRecord, ReadReport, first_sentence, unique_ids
 
 
@@ -39,21 +49,37 @@ def read_sphinx(
     *,
     fetcher: Fetcher | None = None,
     workers: int = 4,
+    page_deadline: float | None = None,
+    deadline: float | None = None,
+    max_inventory_bytes: int = MAX_INFLATED_BYTES,
+    cache_dir: Path | None = None,
 ) -> ReadReport:
     """Read the Python objects of the Sphinx site ``site`` as records of ``library``.
 
     ``version`` defaults to the inventory's version (``unknown`` when it has none).
-    ``fetcher`` replaces the default one (files of a local folder, or HTTP GETs with a
-    timeout and retries: :class:`indexes.readers.fetch.HttpFetcher`).
+    ``fetcher`` replaces the default one (files of a local folder, or HTTP GETs with
+    deadlines, retries and a cache in ``cache_dir``, by default ``.http-cache`` in the index
+    home: :class:`indexes.readers.fetch.HttpFetcher`). For a URL, ``page_deadline`` (default
+    ``$APIPILOT_PAGE_DEADLINE`` or 120 s) bounds each file and ``deadline`` (default
+    ``$APIPILOT_REMOTE_DEADLINE`` or 900 s) the whole read.
     """
     base = _base(site)
+    site_deadline = None
+    if _is_remote(base):
+        seconds = deadline_seconds(deadline, SITE_DEADLINE_ENV, SITE_DEADLINE_S)
+        site_deadline = Deadline(seconds, "overall deadline for a remote site")
     own = fetcher is None
-    fetch = fetcher or _default_fetcher(base)
+    if fetcher is None:
+        fetcher = _default_fetcher(base, page_deadline, site_deadline, cache_dir)
     try:
-        return _read(base, library, version, fetch, workers)
+        return _read(base, library, version, fetcher, workers, site_deadline, max_inventory_bytes)
     finally:
-        if own and isinstance(fetch, HttpFetcher):
-            fetch.close()
+        if own and isinstance(fetcher, HttpFetcher):
+            fetcher.close()
+
+
+def _is_remote(base: str) -> bool:
+    return base.startswith(("http://", "https://"))
 
 
 def _base(site: str | Path) -> str:
@@ -69,17 +95,36 @@ def _base(site: str | Path) -> str:
     return str(path)
 
 
-def _default_fetcher(base: str) -> Fetcher:
-    if base.startswith(("http://", "https://")):
-        return HttpFetcher(base)
-    return LocalFetcher(Path(base))
+def _default_fetcher(
+    base: str, page_deadline: float | None, site_deadline: Deadline | None, cache_dir: Path | None
+) -> Fetcher:
+    if not _is_remote(base):
+        return LocalFetcher(Path(base))
+    if cache_dir is None:
+        from apipilot.indexes.store import default_home  # the store pulls in the embedders
+
+        cache_dir = default_home() / ".http-cache"
+    return HttpFetcher(
+        base,
+        page_deadline=deadline_seconds(page_deadline, PAGE_DEADLINE_ENV, PAGE_DEADLINE_S),
+        site_deadline=site_deadline,
+        cache_dir=cache_dir,
+    )
 
 
 def _where(base: str, page: str) -> str:
     return base + page if base.endswith("/") else f"{base}/{page}"
 
 
-def _read(base: str, library: str, version: str | None, fetch: Fetcher, workers: int) -> ReadReport:
+def _read(
+    base: str,
+    library: str,
+    version: str | None,
+    fetch: Fetcher,
+    workers: int,
+    site_deadline: Deadline | None,
+    max_inventory_bytes: int,
+) -> ReadReport:
     report = ReadReport()
     inventory_at = _where(base, "objects.inv")
     try:
@@ -87,8 +132,10 @@ def _read(base: str, library: str, version: str | None, fetch: Fetcher, workers:
     except FetchError as exc:
         raise SourceError(f"{base}: no Sphinx inventory ({exc})") from None
     try:
-        inventory = soi.Inventory(data)
-    except Exception as exc:  # sphobjinv raises assorted types on junk input
+        inventory = read_inventory(data, max_inflated=max_inventory_bytes, where=inventory_at)
+    except InventoryTooLarge:
+        raise
+    except Exception as exc:  # sphobjinv and zlib raise assorted types on junk input
         report.skip(inventory_at, f"not a Sphinx inventory ({type(exc).__name__}: {exc})")
         return report
     version = version or str(inventory.version or "") or "unknown"
@@ -107,7 +154,12 @@ def _read(base: str, library: str, version: str | None, fetch: Fetcher, workers:
 
     records: list[ApiRecord] = []
     # Pages are parsed as they arrive and dropped after use: a big site never sits in memory.
-    for page, fetched in fetch_iter(fetch, by_page, workers=workers):
+    for done, (page, fetched) in enumerate(fetch_iter(fetch, by_page, workers=workers)):
+        if site_deadline is not None and site_deadline.passed:
+            raise SourceError(
+                f"{base}: {site_deadline} passed with {done} of {len(by_page)} pages read; "
+                f"set ${SITE_DEADLINE_ENV} (seconds) to allow longer"
+            )
         items = by_page[page]
         tree = _page(fetched)
         if isinstance(tree, str):
@@ -133,8 +185,8 @@ def _page(data: bytes | FetchError) -> Page | str:
     if isinstance(data, FetchError):
         return f"page not fetched: {data}"
     try:
-        return parse_page(data.decode("utf-8", errors="replace"))
-    except Exception as exc:  # html.parser on hostile input; fails one page only
+        return parse_page(data)
+    except Exception as exc:  # a parser defect on hostile input fails one page only
         return f"page not parsed: {type(exc).__name__}: {exc}"
 
 
