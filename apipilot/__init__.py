@@ -83,8 +83,10 @@ from apipilot.errors import (
     LMSpecError,
     ModelError,
     SourceError,
+    SourceNotAllowed,
 )
 from apipilot.indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
+from apipilot.indexes.policy import SourcePolicy
 from apipilot.indexes.store import apipilot_version as _apipilot_version
 from apipilot.indexes.store import parse_ref
 from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
@@ -125,6 +127,8 @@ __all__ = [
     "Recommendation",
     "SearchResult",
     "SourceError",
+    "SourceNotAllowed",
+    "SourcePolicy",
     "Started",
     "StepDone",
     "Subtask",

@@ -12,6 +12,7 @@ from apipilot._results import BuildSummary, IndexInfo, LibraryInfo, LibraryVersi
 from apipilot._stores import store_for
 from apipilot.errors import ConfigError
 from apipilot.indexes.corpora import shipped_corpora
+from apipilot.indexes.policy import SourcePolicy
 from apipilot.indexes.store import IndexEntry, parse_ref
 from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
 from apipilot.retrieval.vector_index import KINDS
@@ -80,6 +81,7 @@ def build_index(
     index_kind: str = "auto",
     inspect: bool = False,
     progress: Progress | None = None,
+    policy: SourcePolicy | None = None,
     home: str | Path | None = None,
 ) -> BuildSummary:
     """Read ``source`` (a JSONL file, a docs directory or URL, ``pkg:NAME``,
@@ -87,6 +89,8 @@ def build_index(
 
     ``index_kind`` is one of ``VECTOR_INDEX_KINDS``; ``progress`` is called with
     ``(done, total)`` while records are embedded; ``strict=False`` skips malformed items.
+    ``policy`` (for servers that build for a client) limits the sources, the embedders and
+    replacing an existing index; see :class:`SourcePolicy`.
     """
     from apipilot.indexes.building import build_from_source
     from apipilot.retrieval.vector_index import VectorIndexParams
@@ -107,6 +111,7 @@ def build_index(
         params=VectorIndexParams(kind=index_kind),
         progress=progress,
         inspect=inspect,
+        policy=policy,
     )
     return _summary(result)
 

@@ -6,7 +6,9 @@ bad value (at most ``MAX_ECHO_CHARS`` of it) and what would be valid.
 ApipilotError
 ├── ConfigError                 a bad argument or setting (also a ValueError)
 │   ├── InputTooLong            a query, requirement or name over its length cap
-│   └── LMSpecError             an LM spec that names no backend
+│   ├── LMSpecError             an LM spec that names no backend
+│   ├── EmbedderNotAllowed      a server asked to build with other than a shipped embedder
+│   └── SandboxUnavailable      generated code cannot be run isolated here
 ├── ModelError                  a model cannot be found, loaded or used
 │   ├── LMUnavailable           a model server that does not answer
 │   ├── ScoringUnsupported      a backend that cannot score a given text
@@ -14,9 +16,15 @@ ApipilotError
 ├── IndexStoreError             anything about an index on disk
 │   ├── IndexNotFound           no index for that library (or version)
 │   ├── EmbedderMismatch        queried with another embedder than it was built with
-│   └── DamagedIndex            files missing, truncated or not matching the header
+│   ├── DamagedIndex            files missing, truncated or not matching the header
+│   └── LockHeld                another build or removal holds library@version
 ├── ApiNotFound                 no API of that name in an index (also a LookupError)
 ├── SourceError                 documentation that cannot be read into records
+│   ├── SourceNotAllowed        a source outside what a server's policy allows
+│   ├── MalformedLine           a JSONL line that is not a record
+│   ├── InventoryTooLarge       an objects.inv that inflates past its cap
+│   └── FetchError              a file of a documentation site could not be fetched
+│       └── DeadlinePassed      a file, or the whole site, took longer than its deadline
 └── AgentError                  the agent could not produce an answer
 
 The modules that first defined these (``retrieval.errors``, ``indexes.errors``,
@@ -103,15 +111,55 @@ __all__ = [
     "ApipilotError",
     "ConfigError",
     "DamagedIndex",
+    "DeadlinePassed",
     "EmbedderMismatch",
+    "EmbedderNotAllowed",
+    "FetchError",
     "IndexNotFound",
     "IndexStoreError",
     "InputTooLong",
+    "InventoryTooLarge",
     "LMSpecError",
     "LMUnavailable",
+    "LockHeld",
+    "MalformedLine",
     "ModelError",
     "PromptTooLong",
+    "SandboxUnavailable",
     "ScoringUnsupported",
     "SourceError",
+    "SourceNotAllowed",
     "echo",
 ]
+
+
+class EmbedderNotAllowed(ConfigError):
+    """An embedder spec that is not one of the shipped embedders (servers building for a client)."""
+
+
+class SandboxUnavailable(ConfigError):
+    """Isolation (Linux namespaces) is not available and no unisolated run was allowed."""
+
+
+class LockHeld(IndexStoreError):
+    """Another build (or removal) of the same library@version holds its lock."""
+
+
+class SourceNotAllowed(SourceError):
+    """A source outside what the policy allows."""
+
+
+class MalformedLine(SourceError):
+    """A JSONL line that is not a JSON object of a known shape."""
+
+
+class InventoryTooLarge(SourceError):
+    """An ``objects.inv`` inflates past the cap."""
+
+
+class FetchError(SourceError):
+    """One file of a documentation site could not be fetched."""
+
+
+class DeadlinePassed(FetchError):
+    """A file, or the whole site, took longer than its deadline."""

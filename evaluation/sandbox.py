@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
+from apipilot.errors import SandboxUnavailable as SandboxUnavailable
 from apipilot.evaluation import sandbox_init
-from apipilot.retrieval.errors import ConfigError
 
 PASSED_MARK = "__apipilot_sandbox_passed__"
 UNISOLATED_ENV = "APIPILOT_SANDBOX_UNISOLATED"
@@ -71,10 +71,6 @@ _globals = {{"__name__": "__main__"}}
 exec(compile(_source, "program.py", "exec"), _globals)
 print({PASSED_MARK!r})
 """
-
-
-class SandboxUnavailable(ConfigError):
-    """Isolation (Linux namespaces) is not available and no unisolated run was allowed."""
 
 
 @dataclass(frozen=True)

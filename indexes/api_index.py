@@ -77,11 +77,20 @@ class ApiIndex:
         params: VectorIndexParams | None = None,
         *,
         verify: bool = True,
+        checksums: bool = False,
     ) -> ApiIndex:
-        """Load the index in ``path``; with no ``embedder``, the one that built it."""
+        """Load the index in ``path``; with no ``embedder``, the one that built it.
+
+        ``verify`` checks the header's own digest, that it lists every data file, and their
+        sizes; ``checksums`` also checks every file's SHA-256 (slow on large indexes: builds and
+        ``IndexStore.verify`` do it). The vectors are memory-mapped, not read: a search uses
+        the FAISS index, and only a rebuild reads the vectors back (benchmarks/index_open.py).
+        """
         meta = IndexMeta.read(path)
-        if verify:
+        if checksums:
             meta.verify_files(path)
+        elif verify:
+            meta.check_quick(path)
         if embedder is None:
             embedder = load_embedder(meta.embedder_spec)
         elif embedder.name != meta.embedder:
@@ -97,7 +106,7 @@ class ApiIndex:
                 for line in (path / RECORDS_FILE).read_text(encoding="utf-8").splitlines()
                 if line.strip()
             ]
-            vectors = np.load(path / VECTORS_FILE, allow_pickle=False)
+            vectors = np.load(path / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
             bm25 = BM25Index.load(path / BM25_DIR)
         except (OSError, ValueError, KeyError) as exc:
             raise DamagedIndex(

@@ -22,6 +22,7 @@ from apipilot.indexes.meta import (
     VECTORS_FILE,
     IndexMeta,
     checksum_tree,
+    size_tree,
 )
 from apipilot.indexes.record import ApiRecord
 from apipilot.retrieval.bm25 import BM25Index
@@ -103,7 +104,8 @@ def write_index(
     build_seconds: float,
     apipilot_version: str,
 ) -> IndexMeta:
-    """Write a complete index into ``directory`` (which must be empty); header last."""
+    """Write a complete index into ``directory`` (which must be empty); header last, with the
+    size and SHA-256 of every data file and a digest of its own."""
     if not records:
         raise SourceError(f"no API records to index for {library}@{version}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -130,7 +132,8 @@ def write_index(
         build_seconds=round(build_seconds, 3),
         apipilot_version=apipilot_version,
         files=checksum_tree(directory),
-    )
+        sizes=size_tree(directory),
+    ).sealed()
     tmp = directory / (META_FILE + ".tmp")
     tmp.write_text(meta.to_json(), encoding="utf-8")
     tmp.replace(directory / META_FILE)

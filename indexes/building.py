@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from apipilot.indexes.builder import BuildStats, Progress
 from apipilot.indexes.meta import IndexMeta
+from apipilot.indexes.policy import SourcePolicy, check_embedder_spec
 from apipilot.indexes.sources import read_source
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.embedder import DEFAULT_EMBEDDER, load_embedder
@@ -39,10 +40,20 @@ def build_from_source(
     params: VectorIndexParams | None = None,
     progress: Progress | None = None,
     inspect: bool = False,
+    policy: SourcePolicy | None = None,
 ) -> BuildResult:
-    """Read ``source`` and build (or rebuild, reusing unchanged vectors) its index."""
-    embedder = load_embedder(embedder_spec)  # a bad spec fails before any reading
+    """Read ``source`` and build (or rebuild, reusing unchanged vectors) its index.
+
+    With a ``policy`` (servers building for a client), the source and the embedder must be
+    allowed by it, and an existing library@version is replaced only if it allows that.
+    """
+    if policy is not None:
+        policy.check(source)
+        check_embedder_spec(embedder_spec)
+    embedder = load_embedder(embedder_spec, purpose="build")  # a bad spec fails before reading
     read = read_source(source, library, version, strict=strict, inspect=inspect)
+    if policy is not None and read.version in store.versions(read.library):
+        policy.check_replace(f"{read.library}@{read.version}")
     if not read.report.records:
         reasons = "; ".join(f"{w}: {r}" for w, r in read.report.skipped[:3])
         raise ConfigError(

@@ -1,21 +1,29 @@
-"""The header of an index directory (``meta.json``) and the checks made when loading one."""
+"""The header of an index directory (``meta.json``) and the checks made when loading one.
+
+The header lists every data file with its size and SHA-256, and carries a digest of its own
+content (``header_sha256``), so neither a data file nor the header can change unnoticed.
+An ordinary open checks the header digest, the file listing and the sizes; the full SHA-256
+of every file is checked when a build is written and by ``IndexStore.verify``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from apipilot.indexes.errors import DamagedIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LEGACY_FORMAT = 1  # no sizes and no header digest: every open checks the full SHA-256
 META_FILE = "meta.json"
 RECORDS_FILE = "records.jsonl"
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
+REQUIRED_FILES = (RECORDS_FILE, VECTORS_FILE)
 
 
 @dataclass
@@ -36,16 +44,30 @@ class IndexMeta:
     apipilot_version: str = ""
     format_version: int = FORMAT_VERSION
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+    sizes: dict[str, int] = field(default_factory=dict)  # relative path -> bytes
+    header_sha256: str = ""  # sha256 of the canonical JSON of every other field
 
     @property
     def ref(self) -> str:
         return f"{self.library}@{self.version}"
+
+    def digest(self) -> str:
+        """The header's own checksum: SHA-256 of its other fields as canonical JSON."""
+        content = asdict(self)
+        del content["header_sha256"]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def sealed(self) -> IndexMeta:
+        """This header with its digest filled in (what a build writes)."""
+        return replace(self, header_sha256=self.digest())
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def read(cls, directory: Path) -> IndexMeta:
+        """Read and check the header: its format, and (format 2) its own digest."""
         path = directory / META_FILE
         rebuild = f"rebuild it with `apipilot index build` (index directory: {directory})"
         if not path.is_file():
@@ -55,28 +77,72 @@ class IndexMeta:
             meta = cls(**data)
         except (ValueError, TypeError) as exc:
             raise DamagedIndex(f"{path} is unreadable ({exc}); {rebuild}") from None
-        if meta.format_version != FORMAT_VERSION:
+        if meta.format_version not in (LEGACY_FORMAT, FORMAT_VERSION):
             raise DamagedIndex(
                 f"{meta.ref} uses index format {meta.format_version}, this apipilot reads "
-                f"format {FORMAT_VERSION}; {rebuild}"
+                f"formats {LEGACY_FORMAT} and {FORMAT_VERSION}; {rebuild}"
+            )
+        if meta.format_version == FORMAT_VERSION and meta.header_sha256 != meta.digest():
+            raise DamagedIndex(
+                f"index {meta.ref} is damaged: {path} does not match its own checksum "
+                f"(header_sha256), so it was edited or corrupted; {rebuild}"
             )
         return meta
 
-    def verify_files(self, directory: Path) -> None:
-        """Raise :class:`DamagedIndex` if a file listed in the header is missing or altered."""
-        for relative, expected in sorted(self.files.items()):
-            path = directory / relative
-            if not path.is_file():
+    def check_quick(self, directory: Path) -> None:
+        """The checks of every open: the listing is complete and every size is right.
+
+        A legacy (format 1) header has no sizes, so it gets the full checksum check instead.
+        """
+        if self.format_version == LEGACY_FORMAT:
+            self.verify_files(directory)
+            return
+        self.check_listing(directory)
+        for relative, expected in sorted(self.sizes.items()):
+            size = (directory / relative).stat().st_size
+            if size != expected:
                 raise DamagedIndex(
-                    f"index {self.ref} is damaged: {relative} is missing; rebuild it with "
-                    f"`apipilot index build {self.source or 'SOURCE'} --library {self.library}`"
+                    f"index {self.ref} is damaged: {relative} has {size} bytes, its header "
+                    f"says {expected}; {self._rebuild_hint()}"
                 )
-            if file_sha256(path) != expected:
+
+    def check_listing(self, directory: Path) -> None:
+        """Raise :class:`DamagedIndex` unless the header lists exactly the data files present."""
+        listed = set(self.files)
+        if self.format_version != LEGACY_FORMAT and set(self.sizes) != listed:
+            raise DamagedIndex(
+                f"index {self.ref} is damaged: its header lists checksums for "
+                f"{sorted(listed)} but sizes for {sorted(self.sizes)}; {self._rebuild_hint()}"
+            )
+        on_disk = set(data_files(directory))
+        unlisted = sorted((on_disk - listed) | (set(REQUIRED_FILES) - listed))
+        missing = sorted(listed - on_disk)
+        if unlisted:
+            raise DamagedIndex(
+                f"index {self.ref} is damaged: its header does not cover {', '.join(unlisted)} "
+                f"(every data file must be listed with its checksum); {self._rebuild_hint()}"
+            )
+        if missing:
+            raise DamagedIndex(
+                f"index {self.ref} is damaged: {', '.join(missing)} is missing; "
+                f"{self._rebuild_hint()}"
+            )
+
+    def verify_files(self, directory: Path) -> None:
+        """Raise :class:`DamagedIndex` unless every data file is listed and matches its SHA-256."""
+        self.check_listing(directory)
+        for relative, expected in sorted(self.files.items()):
+            if file_sha256(directory / relative) != expected:
                 raise DamagedIndex(
                     f"index {self.ref} is damaged: {relative} does not match its checksum; "
-                    f"rebuild it with `apipilot index build {self.source or 'SOURCE'} "
-                    f"--library {self.library}`"
+                    f"{self._rebuild_hint()}"
                 )
+
+    def _rebuild_hint(self) -> str:
+        return (
+            f"rebuild it with `apipilot index build {self.source or 'SOURCE'} "
+            f"--library {self.library}`"
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -87,10 +153,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def checksum_tree(directory: Path) -> dict[str, str]:
-    """sha256 of every file under ``directory`` except the header, by relative path."""
-    return {
-        str(path.relative_to(directory)): file_sha256(path)
+def data_files(directory: Path) -> list[str]:
+    """Every file under ``directory`` except the header (and its temporary), relative."""
+    header = {META_FILE, META_FILE + ".tmp"}
+    return [
+        str(path.relative_to(directory))
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name != META_FILE
-    }
+        if path.is_file() and not (path.parent == directory and path.name in header)
+    ]
+
+
+def checksum_tree(directory: Path) -> dict[str, str]:
+    """sha256 of every data file under ``directory``, by relative path."""
+    return {relative: file_sha256(directory / relative) for relative in data_files(directory)}
+
+
+def size_tree(directory: Path) -> dict[str, int]:
+    """Size in bytes of every data file under ``directory``, by relative path."""
+    return {relative: (directory / relative).stat().st_size for relative in data_files(directory)}

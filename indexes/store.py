@@ -5,9 +5,12 @@ Layout::
     $APIPILOT_HOME/indexes/<library>/<version>          symlink to the current build
     $APIPILOT_HOME/indexes/<library>/.builds/<version>-<id>   complete builds
     $APIPILOT_HOME/indexes/<library>/.builds/<version>-<id>.tmp-<pid>   a build in progress
+    $APIPILOT_HOME/.locks/<library>@<version>.lock      held while building or removing it
 
-A build is written into a ``.tmp`` directory, renamed when complete, and published by
-atomically replacing the symlink, so a crash at any point leaves the previous index usable.
+A build holds its library@version's lock, is written into a ``.tmp`` directory, renamed when
+complete, and published by atomically replacing the symlink, so a crash at any point leaves
+the previous index usable. What a killed build leaves (``.tmp`` and unpublished builds, staged
+``.link-*`` symlinks) is collected by the next build of that library and by :meth:`gc`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -25,7 +30,9 @@ from packaging.version import InvalidVersion, Version
 
 from apipilot.indexes.api_index import ApiIndex
 from apipilot.indexes.builder import BuildStats, Progress, embed_records, timer, write_index
-from apipilot.indexes.errors import IndexNotFound, IndexStoreError
+from apipilot.indexes.cache import CacheKey, IndexCache
+from apipilot.indexes.errors import DamagedIndex, IndexNotFound, IndexStoreError
+from apipilot.indexes.locks import LockHeld, exclusive
 from apipilot.indexes.meta import IndexMeta
 from apipilot.indexes.record import ApiRecord
 from apipilot.retrieval.embedder import Embedder
@@ -34,6 +41,10 @@ from apipilot.retrieval.vector_index import VectorIndexParams
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 BUILDS = ".builds"
+LOCKS = ".locks"
+DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a build waits for another build of its library@version
+_BUILD_DIR = re.compile(r"^(?P<version>.+)-[0-9a-f]{12}(?:\.tmp-(?P<pid>\d+))?$")
+_STAGED_LINK = re.compile(r"^\.(?P<version>.+)\.link-[0-9a-f]{8}$")
 
 
 def default_home() -> Path:
@@ -93,10 +104,17 @@ class IndexEntry:
 class IndexStore:
     """The indexes under one home directory; opened indexes are cached per process."""
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path | None = None,
+        *,
+        cache: IndexCache | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> None:
         self.home = (home or default_home()).expanduser()
         self.root = self.home / "indexes"
-        self._open: dict[tuple[str, str], ApiIndex] = {}
+        self.cache = cache if cache is not None else IndexCache()
+        self.lock_timeout = lock_timeout
 
     def path(self, library: str, version: str) -> Path:
         return self.root / check_name("library name", library) / check_name("version", version)
@@ -142,14 +160,39 @@ class IndexStore:
     def open(
         self, library: str, version: str | None = None, embedder: Embedder | None = None
     ) -> ApiIndex:
-        """Load (once per process and build) the index of ``library@version`` (newest if None)."""
+        """The index of ``library@version`` (newest if None), loaded once per published build.
+
+        Opening checks the header's digest, the file listing and sizes, not every checksum
+        (see :meth:`verify`). A newer build of the same library@version replaces the cached one.
+        """
         version = self.resolve(library, version)
-        path = self.path(library, version)
-        build_id = os.path.realpath(path)
-        key = (build_id, embedder.name if embedder else "")
-        if key not in self._open:
-            self._open[key] = ApiIndex.load(path, embedder)
-        return self._open[key]
+        key = CacheKey(library, version, embedder.name if embedder else "")
+        link = self.path(library, version)
+        for attempt in (1, 2):
+            build = Path(os.path.realpath(link))  # load one build even if the link moves meanwhile
+            try:
+                return self.cache.get(key, str(build), partial(ApiIndex.load, build, embedder))
+            except (DamagedIndex, FileNotFoundError):
+                # a rebuild published and deleted this build while it was being loaded
+                if attempt == 2 or Path(os.path.realpath(link)) == build:
+                    raise
+        raise AssertionError("unreachable")
+
+    def verify(self, library: str, version: str | None = None) -> IndexMeta:
+        """Check every file of ``library@version`` against its SHA-256; DamagedIndex if not."""
+        path = self.path(library, self.resolve(library, version))
+        meta = IndexMeta.read(path)
+        meta.verify_files(path)
+        return meta
+
+    @contextmanager
+    def locked(self, library: str, version: str, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock of ``library@version`` (see :mod:`apipilot.indexes.locks`)."""
+        name = f"{check_name('library name', library)}@{check_name('version', version)}"
+        lock = self.home / LOCKS / f"{name}.lock"
+        wait = self.lock_timeout if timeout is None else timeout
+        with exclusive(lock, f"{library}@{version}", wait):
+            yield
 
     def build(
         self,
@@ -162,15 +205,46 @@ class IndexStore:
         source: str = "",
         params: VectorIndexParams | None = None,
         progress: Progress | None = None,
+        lock_timeout: float | None = None,
     ) -> tuple[IndexMeta, BuildStats]:
-        """Build and publish ``library@version``; unchanged records reuse their old vectors."""
+        """Build and publish ``library@version``; unchanged records reuse their old vectors.
+
+        Holds the library@version's lock throughout: a second build of it waits up to
+        ``lock_timeout`` seconds (default: the store's) and then raises :class:`LockHeld`.
+        """
+        elapsed = timer()
+        with self.locked(library, version, lock_timeout):
+            self._collect(library, held=version)
+            meta, stats = self._build_locked(
+                records, library, version, embedder, embedder_spec, source, params, progress
+            )
+        return meta, BuildStats(
+            stats.added,
+            stats.changed,
+            stats.unchanged,
+            stats.removed,
+            stats.embedded,
+            round(elapsed(), 3),
+        )
+
+    def _build_locked(
+        self,
+        records: Sequence[ApiRecord],
+        library: str,
+        version: str,
+        embedder: Embedder,
+        embedder_spec: str,
+        source: str,
+        params: VectorIndexParams | None,
+        progress: Progress | None,
+    ) -> tuple[IndexMeta, BuildStats]:
         elapsed = timer()
         link = self.path(library, version)
         previous = self._load_previous(link, embedder)
         vectors, stats = embed_records(records, embedder, previous, progress)
+        del previous
         builds = link.parent / BUILDS
         builds.mkdir(parents=True, exist_ok=True)
-        self._remove_abandoned(builds)
         final = builds / f"{version}-{uuid.uuid4().hex[:12]}"
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         try:
@@ -187,24 +261,19 @@ class IndexStore:
                 build_seconds=elapsed(),
                 apipilot_version=apipilot_version(),
             )
-            tmp.rename(final)
+            IndexMeta.read(tmp).check_quick(tmp)  # the header reads back and covers every file
+            tmp.rename(final)  # publish point 1: a complete, unpublished build
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         old_target = link.resolve() if link.is_symlink() else None
         staged_link = link.with_name(f".{version}.link-{uuid.uuid4().hex[:8]}")
-        staged_link.symlink_to(Path(BUILDS) / final.name)
-        staged_link.replace(link)  # atomic: readers see the old build or the new one
+        staged_link.symlink_to(Path(BUILDS) / final.name)  # publish point 2: a staged link
+        staged_link.replace(link)  # publish point 3, atomic: readers see the old or new build
+        self.cache.discard(library, version)  # superseded in this process
         if old_target is not None and old_target != final.resolve():
             shutil.rmtree(old_target, ignore_errors=True)
-        return meta, BuildStats(
-            stats.added,
-            stats.changed,
-            stats.unchanged,
-            stats.removed,
-            stats.embedded,
-            round(elapsed(), 3),
-        )
+        return meta, stats
 
     def remove(self, library: str, version: str | None = None) -> list[str]:
         """Remove one version, or every version of ``library``; returns what was removed."""
@@ -212,33 +281,107 @@ class IndexStore:
         if not versions:
             raise IndexNotFound(f"no index for library {library!r}")
         for v in versions:
-            link = self.path(library, v)
-            target = link.resolve()
-            link.unlink() if link.is_symlink() else shutil.rmtree(link)
-            shutil.rmtree(target, ignore_errors=True)
+            with self.locked(library, v):
+                link = self.path(library, v)
+                target = link.resolve()
+                link.unlink() if link.is_symlink() else shutil.rmtree(link)
+                shutil.rmtree(target, ignore_errors=True)
+                self._collect(library, held=v)
         if version is None:
-            shutil.rmtree(self.root / library, ignore_errors=True)
-        self._open.clear()
+            self._collect(library)  # leftovers of other versions, and the emptied directories
+        self.cache.discard(library, version)
         return [f"{library}@{v}" for v in versions]
 
+    def gc(self, library: str | None = None) -> list[Path]:
+        """Delete what killed builds left, for versions no live process is building or
+        removing: unpublished builds, ``.tmp`` directories and staged ``.link-*`` symlinks.
+
+        Returns the paths removed. The published builds are never touched.
+        """
+        libraries = [library] if library else self._library_dirs()
+        removed: list[Path] = []
+        for name in libraries:
+            removed += self._collect(check_name("library name", name))
+        return removed
+
+    def _library_dirs(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+    def _collect(self, library: str, held: str | None = None) -> list[Path]:
+        """Collect the leftovers of ``library``: under ``held``'s lock, which the caller holds,
+        and under each other version's lock if it is free (a busy version is skipped)."""
+        directory = self.root / library
+        leftovers: dict[str, list[Path]] = {}
+        for path in _leftovers(directory):
+            leftovers.setdefault(_leftover_version(path), []).append(path)
+        removed: list[Path] = []
+        for version, paths in sorted(leftovers.items()):
+            if version == held:
+                removed += self._remove_unpublished(directory / version, paths)
+                continue
+            if not _NAME.match(version):
+                continue
+            try:
+                with self.locked(library, version, timeout=0):
+                    removed += self._remove_unpublished(directory / version, paths)
+            except LockHeld:
+                continue  # a live build or removal owns these
+        builds = directory / BUILDS
+        for empty in (builds, directory):
+            if empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
+        return removed
+
+    @staticmethod
+    def _remove_unpublished(link: Path, paths: list[Path]) -> list[Path]:
+        published = link.resolve() if link.is_symlink() else None
+        removed: list[Path] = []
+        for path in paths:
+            if path.is_symlink():
+                path.unlink()
+            elif path.resolve() == published:
+                continue
+            else:
+                pid = _BUILD_DIR.match(path.name)
+                owner = pid.group("pid") if pid else None
+                if owner is not None and int(owner) != os.getpid() and _alive(int(owner)):
+                    continue  # a build without the lock (an older apipilot) may still own it
+                shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        return removed
+
     def _load_previous(self, link: Path, embedder: Embedder) -> ApiIndex | None:
-        """The current build, if it can lend vectors (same embedder, readable)."""
+        """The current build, if it can lend vectors (same embedder, intact by checksum)."""
         if not link.exists():
             return None
         try:
             if IndexMeta.read(link).embedder != embedder.name:
                 return None
-            return ApiIndex.load(link, embedder, verify=False)
+            return ApiIndex.load(link.resolve(), embedder, checksums=True)
         except (IndexStoreError, ConfigError):
             return None  # a damaged previous build is simply rebuilt from scratch
 
-    @staticmethod
-    def _remove_abandoned(builds: Path) -> None:
-        """Delete ``.tmp-<pid>`` directories whose building process is gone."""
-        for tmp in builds.glob("*.tmp-*"):
-            pid = tmp.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(tmp, ignore_errors=True)
+
+def _leftovers(directory: Path) -> Iterator[Path]:
+    """Staged links in ``directory`` and every build under its ``.builds``."""
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if _STAGED_LINK.match(path.name) and path.is_symlink():
+            yield path
+    builds = directory / BUILDS
+    if builds.is_dir():
+        for path in builds.iterdir():
+            if _BUILD_DIR.match(path.name):
+                yield path
+
+
+def _leftover_version(path: Path) -> str:
+    match = _STAGED_LINK.match(path.name) or _BUILD_DIR.match(path.name)
+    assert match is not None
+    return match.group("version")
 
 
 def _alive(pid: int) -> bool:

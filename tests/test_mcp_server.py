@@ -162,7 +162,9 @@ def test_stdio_build_index_needs_allow_write(tmp_path: Path, demo_records) -> No
     docs.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in demo_records))
 
     async def main() -> None:
-        async with Client(stdio_params(home, "--allow-write")) as client:
+        async with Client(
+            stdio_params(home, "--allow-write", "--allow-root", str(tmp_path))
+        ) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
             assert set(tools) == READ_ONLY_TOOLS | {"build_index"}
             annotations = tools["build_index"].annotations

@@ -25,6 +25,8 @@ EXPORTED = {
     "LMSpecError",
     "ModelError",
     "SourceError",
+    "SourceNotAllowed",
+    "SourcePolicy",
     # typed answers, each with to_dict()
     "ApiHit",
     "ApiInfo",

@@ -16,6 +16,14 @@ from rich.table import Table
 
 import apipilot
 from apipilot.ui.cli_errors import err, user_errors
+from apipilot.ui.cli_serving import (
+    AllowedHostOption,
+    AllowRootOption,
+    TokenOption,
+    server_token,
+    source_policy,
+)
+from apipilot.ui.http_serve import serve
 from apipilot.ui.offline import set_offline_defaults
 
 app = typer.Typer(
@@ -307,16 +315,31 @@ def _print_answer(answer: apipilot.Recommendation) -> None:
 @app.command("app")
 def run_app(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 7860,
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).", min=0, max=65535)] = 7860,
     library: Annotated[str, typer.Option(help="Library shown first.")] = apipilot.DEFAULT_LIBRARY,
     home: HomeOption = None,
+    allow_root: AllowRootOption = None,
+    token: TokenOption = None,
+    allowed_host: AllowedHostOption = None,
 ) -> None:
-    """Start the web app (Gradio) on HOST:PORT."""
-    with user_errors():
-        from apipilot.ui.web import build_app
+    """Start the web app (Gradio) on HOST:PORT.
 
-        build_app(home, default_library=library).launch(
-            server_name=host, server_port=port, show_error=True
+    Requests must name this server as their Host (DNS-rebinding protection); with a token,
+    open http://HOST:PORT/?token=TOKEN once. The Indexes tab builds only from shipped corpora,
+    uploads and what --allow-root allows (default: the current directory and your documents).
+    """
+    with user_errors(OSError):
+        from apipilot.ui.web import asgi_app, build_app
+
+        policy = source_policy(allow_root, allow_replace=True)
+        blocks = build_app(home, default_library=library, policy=policy)
+        serve(
+            asgi_app(blocks),
+            host,
+            port,
+            token=server_token(token),
+            allowed_hosts=allowed_host or [],
+            banner="apipilot app",
         )
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import socket
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import apipilot
 from apipilot.ui.cli_errors import user_errors
+from apipilot.ui.cli_serving import (
+    AllowedHostOption,
+    AllowRootOption,
+    TokenOption,
+    server_token,
+    source_policy,
+)
+from apipilot.ui.http_serve import serve
 from apipilot.ui.mcp_server import ServerOptions, create_server
 
 DEFAULT_PORT = 7861
@@ -22,32 +28,10 @@ def check_llm(llm: str | None) -> str | None:
     return None if llm is None else apipilot.check_lm_spec(llm)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (port 0: a free port, read it from the socket)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def serve_http(options: ServerOptions, host: str, port: int) -> None:
-    """Serve streamable HTTP at http://HOST:PORT/mcp; print the URL on stderr once listening."""
-    import anyio
-    import uvicorn
-
+def serve_http(options: ServerOptions, host: str, port: int, **guard: Any) -> None:
+    """Serve streamable HTTP at http://HOST:PORT/mcp behind the Host/Origin/token guard."""
     app = create_server(options).streamable_http_app(streamable_http_path=MCP_PATH, host=host)
-    sock = bind(host, port)
-    shown = f"[{host}]" if ":" in host else host
-    print(
-        f"apipilot MCP server on http://{shown}:{sock.getsockname()[1]}{MCP_PATH}",
-        file=sys.stderr,
-        flush=True,
-    )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    anyio.run(lambda: server.serve(sockets=[sock]))
+    serve(app, host, port, banner="apipilot MCP server", path=MCP_PATH, **guard)
 
 
 def register(app: typer.Typer) -> None:
@@ -74,11 +58,31 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--allow-write", help="Also offer the build_index tool (writes indexes)."),
         ] = False,
+        allow_root: AllowRootOption = None,
+        allow_replace: Annotated[
+            bool,
+            typer.Option(
+                "--allow-replace", help="Let build_index replace an index that already exists."
+            ),
+        ] = False,
+        token: TokenOption = None,
+        allowed_host: AllowedHostOption = None,
     ) -> None:
-        """Serve apipilot's tools to IDE agents over MCP (stdio, or streamable HTTP with --http)."""
+        """Serve apipilot's tools to IDE agents over MCP (stdio, or streamable HTTP with --http).
+
+        build_index (with --allow-write) reads only shipped corpora and what --allow-root
+        allows (default: the current directory and your documents folder), with a shipped
+        embedder, and never replaces an existing index unless --allow-replace.
+        """
         with user_errors(OSError):  # stderr only: in stdio mode stdout is the protocol
-            options = ServerOptions(home=home, llm=check_llm(llm), allow_write=allow_write)
+            options = ServerOptions(
+                home=home,
+                llm=check_llm(llm),
+                allow_write=allow_write,
+                policy=source_policy(allow_root, allow_replace=allow_replace),
+            )
             if http:
-                serve_http(options, host, port)
+                guard = {"token": server_token(token), "allowed_hosts": allowed_host or []}
+                serve_http(options, host, port, **guard)
             else:
                 create_server(options).run("stdio")

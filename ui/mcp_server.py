@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -79,11 +79,14 @@ Query = Annotated[
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """How the server was started: index directory, LM spec, and whether writes are allowed."""
+    """How the server was started: index directory, LM spec, whether writes are allowed, and
+    what ``build_index`` may read (``policy``: by default the current directory and the user's
+    documents, shipped embedders only, no replacing an existing index)."""
 
     home: Path | None = None
     llm: str | None = None  # None: $APIPILOT_LLM or the embedded model; "none": no LM
     allow_write: bool = False
+    policy: apipilot.SourcePolicy = field(default_factory=apipilot.SourcePolicy.default)
 
 
 @contextmanager
@@ -400,22 +403,27 @@ class ApipilotTools:
         source: Annotated[
             str,
             Field(
-                description="A JSONL file of API docs on the server's disk, or "
-                "corpus:NAME@VERSION (shipped).",
+                description="A JSONL file or docs folder on the server's disk, under a folder "
+                "the server allows, or corpus:NAME@VERSION (shipped).",
                 min_length=1,
             ),
         ],
         library: Annotated[str | None, Field(description="Library name.")] = None,
         version: Annotated[str | None, Field(description="Library version.")] = None,
         embedder: Annotated[
-            str, Field(description="'minilm' (shipped), 'hashing[:DIM]' or a model directory.")
+            str, Field(description="'minilm' (shipped), 'minilm-ft' or 'hashing[:DIM]'.")
         ] = "minilm",
     ) -> Annotated[CallToolResult, BuildResult]:
-        """Build (or rebuild) the index of library@version from documentation on the server's
-        disk. Replaces that version's index; unchanged APIs keep their vectors."""
+        """Build the index of library@version from documentation on the server's disk. An
+        existing index is replaced only if the server allows it (--allow-replace)."""
         with tool_errors():
             built = apipilot.build_index(
-                source, library, version, embedder=embedder, home=self.options.home
+                source,
+                library,
+                version,
+                embedder=embedder,
+                policy=self.options.policy,
+                home=self.options.home,
             )
             return answer(built.summary, BuildResult, built.to_dict())
 

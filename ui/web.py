@@ -5,6 +5,7 @@ callbacks' logic lives in ``ui.web_chat``, ``ui.web_indexes``, ``ui.web_settings
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ def build_app(
     *,
     config_file: Path | None = None,
     results_dir: Path | None = None,
+    policy: apipilot.SourcePolicy | None = None,
 ) -> Any:
     """The app for the indexes in ``home``; settings in ``config_file`` (default: see
-    ``settings_path``)."""
+    ``settings_path``). ``policy`` limits what the Indexes tab may build from (default: the
+    current directory and the user's documents; rebuilding an existing index is allowed)."""
     set_offline_defaults()
     import gradio as gr
 
@@ -36,7 +39,7 @@ def build_app(
         with gr.Tab("Chat", id="chat"):
             chat = chat_tab(gr, home, config, default_library)
         with gr.Tab("Indexes", id="indexes"):
-            indexes = indexes_tab(gr, home, settings, chat, default_library)
+            indexes = indexes_tab(gr, home, settings, chat, default_library, policy or app_policy())
         with gr.Tab("Settings", id="settings"):
             form = settings_tab(gr, config, settings, settings_warning, indexes.embedder)
         with gr.Tab("Results", id="results"):
@@ -47,3 +50,16 @@ def build_app(
 
         demo.load(on_load, chat.library, [*indexes.outputs, *form.outputs, *results.outputs])
     return demo
+
+
+def app_policy() -> apipilot.SourcePolicy:
+    """The app's default: local folders only, and a person may rebuild their own indexes."""
+    return replace(apipilot.SourcePolicy.default(), allow_replace=True)
+
+
+def asgi_app(blocks: Any) -> Any:
+    """``blocks`` as an ASGI app (FastAPI) for ``ui.http_serve`` to put behind its guard."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    return gr.mount_gradio_app(FastAPI(), blocks, path="/", show_error=True)

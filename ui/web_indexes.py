@@ -87,10 +87,16 @@ def try_build(
     *,
     skip_bad: bool = False,
     progress: apipilot.Progress | None = None,
+    policy: apipilot.SourcePolicy | None = None,
 ) -> tuple[bool, str]:
     """Build from ``source`` (package name, path, Sphinx URL, ``corpus:…``) or an uploaded
-    file; ``(built, message)``: a failed build is a message, never an exception."""
+    file; ``(built, message)``: a failed build is a message, never an exception.
+
+    ``policy`` limits what the source box may name (an upload, which the server itself
+    received, is always allowed)."""
     source, library, version = source.strip(), library.strip(), version.strip()
+    if policy is not None and upload:
+        policy = policy.allowing([upload])
     try:
         built = apipilot.build_index(
             check_build_form(source, upload, library),
@@ -99,6 +105,7 @@ def try_build(
             embedder=embedder_spec.strip(),
             strict=not skip_bad,
             progress=progress,
+            policy=policy,
             home=home,
         )
     except ApipilotError as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import apipilot
 from apipilot.ui.settings import K_RANGE, Settings, split_lm_spec
 from apipilot.ui.web_chat import Conversation, chat_stream, library_choices, version_choices
 from apipilot.ui.web_indexes import (
@@ -133,7 +134,12 @@ def chat_tab(gr: Any, home: Home, config: Path, default_library: str) -> ChatTab
 
 
 def indexes_tab(
-    gr: Any, home: Home, settings: Settings, chat: ChatTab, default_library: str
+    gr: Any,
+    home: Home,
+    settings: Settings,
+    chat: ChatTab,
+    default_library: str,
+    policy: apipilot.SourcePolicy,
 ) -> IndexesTab:
     summary = gr.Markdown(index_summary(home))
     table = gr.Dataframe(
@@ -210,7 +216,9 @@ def indexes_tab(
         def report(done: int, total: int) -> None:
             progress((done, total), desc="embedding", unit="records")
 
-        built, note = try_build(home, src, file, lib, ver, emb, skip_bad=skip, progress=report)
+        built, note = try_build(
+            home, src, file, lib, ver, emb, skip_bad=skip, progress=report, policy=policy
+        )
         cleared = (gr.update(value=""), gr.update(value=None)) if built else (src, file)
         return (note, *cleared, *updates(current))
 

@@ -36,7 +36,8 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from apipilot.indexes.errors import SourceError
+from apipilot.errors import DeadlinePassed as DeadlinePassed
+from apipilot.errors import FetchError as FetchError
 from apipilot.retrieval.errors import ConfigError
 
 Fetcher = Callable[[str], bytes]
@@ -48,14 +49,6 @@ PAGE_DEADLINE_ENV = "APIPILOT_PAGE_DEADLINE"
 SITE_DEADLINE_ENV = "APIPILOT_REMOTE_DEADLINE"
 MAX_RETRY_AFTER_S = 30.0
 HTTP_CACHE_BYTES = 1024**3
-
-
-class FetchError(SourceError):
-    """One file of a documentation site could not be fetched."""
-
-
-class DeadlinePassed(FetchError):
-    """A file, or the whole site, took longer than its deadline."""
 
 
 class Deadline:

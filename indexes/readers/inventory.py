@@ -12,14 +12,10 @@ import zlib
 
 import sphobjinv as soi
 
-from apipilot.indexes.errors import SourceError
+from apipilot.errors import InventoryTooLarge as InventoryTooLarge
 
 MAX_INFLATED_BYTES = 64 * 2**20
 _PIECE = 2**20
-
-
-class InventoryTooLarge(SourceError):
-    """An ``objects.inv`` inflates past the cap."""
 
 
 def read_inventory(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apipilot.errors import MalformedLine as MalformedLine
 from apipilot.indexes.errors import SourceError
 from apipilot.indexes.readers.base import (
     FILE_TYPE,
@@ -30,10 +31,6 @@ from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, uniqu
 
 MAX_LINE_CHARS = 1_000_000
 SUFFIXES = frozenset({".jsonl", ".json"})
-
-
-class MalformedLine(SourceError):
-    """A JSONL line that is not a JSON object of a known shape."""
 
 
 @dataclass(frozen=True)

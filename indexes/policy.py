@@ -1,0 +1,164 @@
+"""Which documentation sources a build may read: allowed folders, URL prefixes and packages.
+
+A server that builds indexes for a client (the MCP ``build_index`` tool, the app's Source box)
+checks every source against a :class:`SourcePolicy` first. Paths are resolved (``~``, ``..``
+and every symlink) before the check, so a link cannot lead out of an allowed root; URLs are
+compared by scheme, host, port and whole path segments, so ``https://docs.example.evil`` does
+not pass for ``https://docs.example``. Shipped corpora (``corpus:``) are always allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from apipilot.errors import EmbedderNotAllowed as EmbedderNotAllowed
+from apipilot.errors import SourceNotAllowed as SourceNotAllowed
+from apipilot.retrieval.errors import ConfigError
+
+ALLOW_FLAG = "--allow-root PATH|URL|pkg:"
+MAX_SOURCE_CHARS = 4096
+NAMED_EMBEDDERS = ("minilm", "minilm-ft", "hashing", "hashing:DIM")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HASHING = re.compile(r"^hashing(?::[1-9][0-9]{0,4})?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Allowed roots (folders), URL prefixes, whether installed packages may be read, and
+    whether an existing index may be replaced."""
+
+    roots: tuple[Path, ...] = ()
+    url_prefixes: tuple[str, ...] = ()
+    allow_packages: bool = False
+    allow_replace: bool = False
+
+    def __post_init__(self) -> None:
+        for prefix in self.url_prefixes:
+            if problem := _url_problem(prefix):
+                raise ConfigError(f"allowed URL prefix {prefix!r} is not usable: {problem}")
+
+    @classmethod
+    def default(cls) -> SourcePolicy:
+        """The current directory and the user's documents folder; no URLs, no packages."""
+        from platformdirs import user_documents_dir
+
+        return cls(roots=(Path.cwd(), Path(user_documents_dir())))
+
+    def allowing(self, items: Iterable[str]) -> SourcePolicy:
+        """This policy plus each ``--allow-root`` item: a folder, an http(s) URL prefix, or
+        ``pkg:`` (installed packages)."""
+        roots, prefixes, packages = list(self.roots), list(self.url_prefixes), self.allow_packages
+        for item in items:
+            if item == "pkg:":
+                packages = True
+            elif _SCHEME.match(item):
+                prefixes.append(item)
+            else:
+                roots.append(Path(item).expanduser())
+        return replace(
+            self, roots=tuple(roots), url_prefixes=tuple(prefixes), allow_packages=packages
+        )
+
+    def check(self, source: str) -> None:
+        """Raise :class:`SourceNotAllowed` unless ``source`` may be read."""
+        if source.startswith("corpus:"):
+            return
+        if len(source) > MAX_SOURCE_CHARS:
+            self._refuse(source, f"it is longer than {MAX_SOURCE_CHARS} characters")
+        if source.startswith("pkg:"):
+            self._check_package(source)
+        elif _SCHEME.match(source):
+            self._check_url(source)
+        elif source.isidentifier() and not os.path.exists(os.path.expanduser(source)):
+            self._check_package(source)  # a bare name is read as an installed package
+        else:
+            self._check_path(source)
+
+    def check_replace(self, ref: str) -> None:
+        """Raise :class:`SourceNotAllowed` if the existing index ``ref`` may not be replaced."""
+        if not self.allow_replace:
+            raise SourceNotAllowed(
+                f"{ref} already exists and this server may not replace it; remove it first "
+                "(`apipilot index remove`) or allow replacing indexes"
+            )
+
+    def _check_package(self, source: str) -> None:
+        if not self.allow_packages:
+            self._refuse(source, "installed packages may not be read")
+
+    def _check_url(self, source: str) -> None:
+        if problem := _url_problem(source):
+            self._refuse(source, problem)
+        url = urlsplit(source)
+        if not any(_under_prefix(url, urlsplit(p)) for p in self.url_prefixes):
+            self._refuse(source, "the URL is not under an allowed prefix")
+
+    def _check_path(self, source: str) -> None:
+        resolved = Path(os.path.realpath(Path(source).expanduser()))
+        for root in self.roots:
+            if resolved.is_relative_to(os.path.realpath(root.expanduser())):
+                return
+        self._refuse(source, f"it resolves to {resolved}, outside the allowed folders")
+
+    def _refuse(self, source: str, why: str) -> NoReturn:
+        shown = source if len(source) <= 200 else source[:200] + "…"
+        raise SourceNotAllowed(f"source {shown!r} is not allowed: {why}; {self.describe()}")
+
+    def describe(self) -> str:
+        """What is allowed, and how to allow more."""
+        roots = ", ".join(str(r) for r in self.roots) or "none"
+        urls = ", ".join(self.url_prefixes) or "none"
+        packages = "yes" if self.allow_packages else "no"
+        return (
+            f"allowed folders: {roots}; URL prefixes: {urls}; installed packages (pkg:): "
+            f"{packages}; shipped corpora (corpus:) always. Allow more with {ALLOW_FLAG}"
+        )
+
+
+def check_embedder_spec(spec: str) -> str:
+    """``spec`` if it names a shipped embedder; a directory of weights is refused (a client
+    must not make the server load arbitrary files)."""
+    spec = spec.strip()
+    if spec in ("minilm", "minilm-ft") or _HASHING.match(spec):
+        return spec
+    shown = spec if len(spec) <= 200 else spec[:200] + "…"
+    raise EmbedderNotAllowed(
+        f"embedder {shown!r} is not allowed here; use one of {', '.join(NAMED_EMBEDDERS)}"
+    )
+
+
+def _url_problem(text: str) -> str:
+    """Why ``text`` is not a plain http(s) URL with a host and no dot segments; "" if it is."""
+    url = urlsplit(text)
+    if url.scheme.lower() not in _DEFAULT_PORTS:
+        return "only http and https URLs can be read"
+    if any(c.isspace() or c == "\\" or ord(c) < 32 for c in text):
+        return "it contains whitespace, control characters or backslashes"
+    if not url.hostname or url.username is not None or url.password is not None:
+        return "it needs a host and no user name or password"
+    if any(part in (".", "..") for part in unquote(url.path).split("/")):
+        return "it contains . or .. path segments"
+    try:
+        url.port  # noqa: B018  (a bad port raises ValueError)
+    except ValueError:
+        return "its port is not a number from 0 to 65535"
+    return ""
+
+
+def _under_prefix(url: SplitResult, prefix: SplitResult) -> bool:
+    """Same scheme, host and port, and the path continues the prefix at a segment boundary."""
+    scheme = url.scheme.lower()
+    if scheme != prefix.scheme.lower() or url.hostname != prefix.hostname:
+        return False
+    if (url.port or _DEFAULT_PORTS[scheme]) != (prefix.port or _DEFAULT_PORTS[scheme]):
+        return False
+    base = prefix.path if prefix.path.endswith("/") else prefix.path + "/"
+    path = url.path or "/"
+    return path == prefix.path or path.startswith(base) or base == "/"
