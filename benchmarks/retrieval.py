@@ -130,7 +130,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    embedder = load_embedder("minilm")
+    embedder = load_embedder("minilm", purpose="build")  # builds embed with torch
     with tempfile.TemporaryDirectory() as tmp:
         build_rate(embedder, Path(tmp))
     vector_search([int(s) for s in args.sizes.split(",")])

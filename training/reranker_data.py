@@ -44,7 +44,7 @@ def pool_index(home: Path, library: str) -> ApiIndex:
     from apipilot.indexes.store import IndexStore
     from apipilot.retrieval.embedder import load_embedder
 
-    embedder = load_embedder(BASE_EMBEDDER)
+    embedder = load_embedder(BASE_EMBEDDER, purpose="build")  # as builds embed
     store = IndexStore(home / embedder.name)
     if "pool" not in store.versions(library):
         records = read_source(f"corpus:{library}@pool").report.records

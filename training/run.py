@@ -47,7 +47,7 @@ def training_pairs(
     start = time.perf_counter()
     pairs = build_training_set(
         libraries,
-        load_embedder("minilm"),
+        load_embedder("minilm", purpose="build"),  # the vectors indexes are built with
         seed=seed,
         queries_per_record=data.queries_per_record,
         max_records=data.max_records,
