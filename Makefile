@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint typecheck pytest bench eval models clean browser-deps
+.PHONY: install run test lint typecheck pytest bench eval models clean browser-deps screenshot wheel
 
 install: $(STAMP)
 
@@ -47,6 +47,14 @@ browser-deps:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; }
 
 test: browser-deps lint typecheck pytest
+
+# The README's screenshot (tests write theirs to a temp dir and never touch tracked files).
+screenshot: install browser-deps
+	APIPILOT_UPDATE_SCREENSHOT=1 OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q tests/test_web_e2e.py -k ask_shows
+
+# The wheel that pip, pipx and uv install (README: "Install as a tool").
+wheel: install
+	$(PIP) wheel --no-deps --no-build-isolation -q -w dist .
 
 bench: install
 	OMP_NUM_THREADS=1 $(PY) -m benchmarks.retrieval
