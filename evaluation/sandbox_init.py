@@ -64,12 +64,20 @@ def _bind_read_only(root: str, path: str) -> None:
     _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def _mount_shared_tmpfs(target: str, disk: str) -> None:
+    os.makedirs(target, exist_ok=True)
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"{disk},mode=1777")
+
+
 def build_root(config: dict[str, Any]) -> None:
     root: str = config["root"]
     disk = f"size={config['limits']['disk_mb']}m"
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"{disk},mode=755")
     for link, target in config["links"].items():
         os.symlink(target, _inside(root, link))
+    # /tmp first: a Python installation under /tmp (a venv in a CI checkout there) is then
+    # bound on top of the sandbox's own /tmp instead of being hidden by it
+    _mount_shared_tmpfs(_inside(root, "/tmp"), disk)
     for path in config["binds"]:
         _bind_read_only(root, path)
     etc = _inside(root, "/etc")
@@ -86,9 +94,7 @@ def build_root(config: dict[str, Any]) -> None:
     for name, fd in (("stdin", 0), ("stdout", 1), ("stderr", 2)):
         os.symlink(f"/proc/self/fd/{fd}", os.path.join(dev, name))
     os.symlink("/proc/self/fd", os.path.join(dev, "fd"))
-    for shared in (os.path.join(dev, "shm"), _inside(root, "/tmp")):
-        os.makedirs(shared, exist_ok=True)
-        _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, f"{disk},mode=1777")
+    _mount_shared_tmpfs(os.path.join(dev, "shm"), disk)
     proc = _inside(root, "/proc")
     os.makedirs(proc, mode=0o555, exist_ok=True)
     _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
