@@ -73,7 +73,8 @@ def normalise(text: str) -> str:
 
 
 def evaluation_texts(min_chars: int = 20) -> list[str]:
-    """Every evaluation query, requirement comment and canonical solution, normalised.
+    """Every evaluation query, requirement comment, canonical solution and realistic question
+    (``realistic/*.jsonl``), normalised.
 
     Training data and example banks must contain none of them (``contaminated``). Solutions
     shorter than 40 characters (``dp.cycle(6)``) are left out: such a call is in any manual.
@@ -94,6 +95,10 @@ def evaluation_texts(min_chars: int = 20) -> list[str]:
                 for solution in [solutions] if isinstance(solutions, str) else solutions:
                     if len(solution.strip()) >= 40:
                         texts.append(solution)
+    for path in sorted((eval_dir() / "realistic").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["question"])
     normalised = {normalise(t) for t in texts}
     return sorted(t for t in normalised if len(t) >= min_chars)
 

@@ -9,8 +9,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from apipilot.evaluation.defaults import DEFAULT_LM_LIMIT
 from apipilot.evaluation.methods import Env, Method, Ranking
-from apipilot.evaluation.metrics import ndcg_at, precision_at, recall_at, reciprocal_rank
+from apipilot.evaluation.metrics import (
+    ndcg_at,
+    one_answer,
+    precision_at,
+    recall_at,
+    reciprocal_rank,
+)
 from apipilot.evaluation.naming import ranked_names
 from apipilot.evaluation.suites import Suite
 
@@ -21,7 +28,6 @@ METRICS = (
     "MRR",
     "nDCG@10",
 )
-DEFAULT_LM_LIMIT = 10  # tasks per suite for methods that run the LM (see evaluation/README.md)
 
 
 @dataclass
@@ -41,9 +47,15 @@ class CellResult:
     errors: int = 0
     uses_lm: bool = False  # the method ran a generative LM (its paths show parse rates)
     per_task: list[dict[str, Any]] = field(default_factory=list)
+    split: str = "all"  # the suite's tasks: all, dev or test (evaluation/splits.py)
 
 
-def task_metrics(names: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
+def task_metrics(
+    names: Sequence[str], gold: Sequence[str], *, any_gold: bool = False
+) -> dict[str, float]:
+    """Every metric of one task; with ``any_gold`` the gold names are alternatives."""
+    if any_gold:
+        names, gold = one_answer(names, gold)
     values = {f"R@{k}": recall_at(names, gold, k) for k in CUTOFFS}
     values |= {f"P@{k}": precision_at(names, gold, k) for k in CUTOFFS}
     values["MRR"] = reciprocal_rank(names, gold)
@@ -85,7 +97,7 @@ def score_cell(suite: Suite, method: Method, env: Env, limit: int | None = None)
     scores: list[dict[str, float]] = []
     for task, ranking in zip(tasks, rankings, strict=True):
         names = ranked_names(ranking.items, task.gold)
-        scores.append(task_metrics(names, task.gold))
+        scores.append(task_metrics(names, task.gold, any_gold=suite.any_gold))
         per_task.append(
             {
                 "task_id": task.task_id,
@@ -110,6 +122,7 @@ def score_cell(suite: Suite, method: Method, env: Env, limit: int | None = None)
         errors=sum(1 for r in rankings if r.error),
         uses_lm=method.uses_lm,
         per_task=per_task,
+        split=suite.split,
     )
 
 
@@ -121,22 +134,26 @@ def run_eval(
     limit: int | None = None,
     lm_limit: int | None = DEFAULT_LM_LIMIT,
     progress: Callable[[str], None] | None = None,
+    cells_done: Callable[[int, int], None] | None = None,
 ) -> list[CellResult]:
     """Every method that supports a suite, on that suite. ``limit`` caps the tasks of every
-    suite (first N in suite order); ``lm_limit`` further caps them for methods that run an LM."""
-    results = []
-    for suite in suites:
-        for method in methods:
-            if not method.supports(suite):
-                continue
-            cap = limit
-            if method.uses_lm and lm_limit is not None:
-                cap = lm_limit if cap is None else min(cap, lm_limit)
-            cell = score_cell(suite, method, env, cap)
-            if progress:
-                progress(
-                    f"{suite.name} / {method.name}: R@5 {cell.metrics['R@5']:.3f} "
-                    f"on {cell.tasks} tasks in {cell.seconds:.1f} s"
-                )
-            results.append(cell)
+    suite (first N in suite order); ``lm_limit`` further caps them for methods that run an LM.
+    ``progress`` hears a line per scored cell, ``cells_done`` ``(cells scored, cells)``."""
+    results: list[CellResult] = []
+    cells = [(s, m) for s in suites for m in methods if m.supports(s)]
+    if cells_done:
+        cells_done(0, len(cells))
+    for suite, method in cells:
+        cap = limit
+        if method.uses_lm and lm_limit is not None:
+            cap = lm_limit if cap is None else min(cap, lm_limit)
+        cell = score_cell(suite, method, env, cap)
+        if progress:
+            progress(
+                f"{suite.name} / {method.name}: R@5 {cell.metrics['R@5']:.3f} "
+                f"on {cell.tasks} tasks in {cell.seconds:.1f} s"
+            )
+        results.append(cell)
+        if cells_done:
+            cells_done(len(results), len(cells))
     return results

@@ -20,6 +20,7 @@ from apipilot.evaluation.suites import Suite
 from apipilot.indexes.api_index import ApiIndex
 from apipilot.indexes.record import ApiRecord
 from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
 from apipilot.retrieval.errors import ApipilotError, ConfigError
 
 DEPTH = 50  # candidates a retrieval method returns per query (metrics read at most 10)
@@ -39,10 +40,13 @@ class Ranking:
 @dataclass
 class Env:
     """Where methods find indexes: ``store`` holds the default embedder's indexes; a method
-    that needs another embedder gets a store of its own under ``store.home/embedders``."""
+    that needs another embedder gets a store of its own under ``store.home/embedders``.
+    ``build_embedder`` embeds the indexes ``store`` builds from a suite's source (tests pass
+    a model-free one)."""
 
     store: IndexStore
     _stores: dict[str, IndexStore] = field(default_factory=dict)
+    build_embedder: str = DEFAULT_EMBEDDER
 
     def store_for(self, embedder: str | None) -> IndexStore:
         if embedder is None:
@@ -53,13 +57,21 @@ class Env:
         return self._stores[embedder]
 
     def index(self, suite: Suite, embedder: str | None = None) -> ApiIndex:
-        """The suite's index; with ``embedder``, built with it from the shipped corpus once."""
+        """The suite's index. Built once when missing: from the suite's ``source`` (a realistic
+        suite's ``pkg:`` package), or with ``embedder`` from the shipped corpus."""
         store = self.store_for(embedder)
-        if embedder is not None and suite.version not in store.versions(suite.library):
+        needs_build = suite.source is not None or embedder is not None
+        if needs_build and suite.version not in store.versions(suite.library):
             from apipilot.indexes.building import build_from_source
 
-            corpus = f"corpus:{suite.library}@{suite.version}"
-            build_from_source(store, corpus, embedder_spec=embedder)
+            spec = embedder or self.build_embedder
+            if suite.source is not None:  # pinned to the suite's library@version
+                build_from_source(
+                    store, suite.source, suite.library, suite.version, embedder_spec=spec
+                )
+            else:
+                corpus = f"corpus:{suite.library}@{suite.version}"
+                build_from_source(store, corpus, embedder_spec=spec)
         return store.open(suite.library, suite.version)
 
 
@@ -73,7 +85,11 @@ class Method(Protocol):
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]: ...
 
 
-def identity(record: ApiRecord) -> Identity:
+def identity(record: ApiRecord, suite: Suite | None = None) -> Identity:
+    """The names a record answers to: its short name and aliases; on a realistic suite, whose
+    gold names are qualified (``rich.table.Table``), its qualified name and aliases."""
+    if suite is not None and suite.kind == "realistic":
+        return (record.qualified_name or record.name, *record.aliases)
     return (record.name, *record.aliases)
 
 
@@ -100,7 +116,7 @@ class SearchMethod:
         results = index.search_batch([t.query for t in tasks], DEPTH, self.mode)
         per_query = (time.perf_counter() - start) / max(1, len(tasks))
         return [
-            Ranking([identity(h.record) for h in hits], {"search (batch mean)": per_query})
+            Ranking([identity(h.record, suite) for h in hits], {"search (batch mean)": per_query})
             for hits in results
         ]
 
@@ -138,7 +154,7 @@ class RerankedSearchMethod:
             start = time.perf_counter()
             ranked = rerank_hits(task.query, hits, reranker)
             timings = {"search (batch mean)": search, "rerank": time.perf_counter() - start}
-            out.append(Ranking([identity(h.record) for h in ranked], timings))
+            out.append(Ranking([identity(h.record, suite) for h in ranked], timings))
         return out
 
 
@@ -182,7 +198,9 @@ class PlainBM25:
         docs, _ = model.retrieve(tokens, k=min(DEPTH, len(records)), show_progress=False)
         per_query = (time.perf_counter() - start) / max(1, len(tasks))
         return [
-            Ranking([identity(records[int(d)]) for d in row], {"search (batch mean)": per_query})
+            Ranking(
+                [identity(records[int(d)], suite) for d in row], {"search (batch mean)": per_query}
+            )
             for row in docs
         ]
 
@@ -203,7 +221,7 @@ class ApiRetrieverRun:
         out = []
         for task in tasks:
             records = [r for doc in run.get(task.query_id, []) if (r := index.get(doc))]
-            out.append(Ranking([identity(r) for r in records]))
+            out.append(Ranking([identity(r, suite) for r in records]))
         return out
 
 
@@ -250,7 +268,9 @@ class AgentMethod:
                 continue
             records = [r for api in answer["apis"] if (r := index.get(api["id"]))]
             timings = {k: float(v) for k, v in answer["timings"].items()}
-            out.append(Ranking([identity(r) for r in records], timings, dict(answer["paths"])))
+            out.append(
+                Ranking([identity(r, suite) for r in records], timings, dict(answer["paths"]))
+            )
         return out
 
 

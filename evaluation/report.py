@@ -31,7 +31,8 @@ def baseline_gaps(cells: Sequence[CellResult]) -> list[tuple[CellResult, float]]
     gaps = []
     for cell in cells:
         ref = REFERENCE_OF.get(cell.method)
-        if cell.kind == "fine" and ref is not None and cell.tasks == cell.suite_tasks:
+        whole = cell.tasks == cell.suite_tasks and cell.split == "all"
+        if cell.kind == "fine" and ref is not None and whole:
             gaps.append((cell, abs(cell.metrics["R@5"] - PUBLISHED_R5[cell.library][ref])))
     return gaps
 
@@ -65,6 +66,34 @@ def r5_matrix(cells: Sequence[CellResult], kind: str) -> str:
             mark = "" if cell is None or cell.tasks == cell.suite_tasks else f" ({cell.tasks})"
             values.append("–" if cell is None else f"{cell.metrics['R@5']:.3f}{mark}")
         lines.append(f"| {suite} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+REALISTIC_METRICS = ("R@1", "R@5", "MRR")
+
+
+def realistic_table(cells: Sequence[CellResult]) -> str:
+    """R@1, R@5 and MRR of every method on each realistic suite, then over all their questions
+    pooled (a mean over questions, so larger suites weigh more), per split."""
+    rows = [c for c in cells if c.kind == "realistic"]
+    if not rows:
+        return ""
+    head = "| suite | method | tasks | " + " | ".join(REALISTIC_METRICS) + " |"
+    lines = [head, "|---" * (3 + len(REALISTIC_METRICS)) + "|"]
+    for cell in rows:
+        values = " | ".join(f"{cell.metrics[m]:.3f}" for m in REALISTIC_METRICS)
+        lines.append(f"| {cell.suite} | {cell.method} | {cell.tasks} | {values} |")
+    pooled: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for cell in rows:
+        pooled.setdefault((cell.split, cell.method), []).extend(t["metrics"] for t in cell.per_task)
+    for (split, method), tasks in pooled.items():
+        if not tasks:
+            continue
+        label = "all realistic" + ("" if split == "all" else f" [{split}]")
+        values = " | ".join(
+            f"{sum(t[m] for t in tasks) / len(tasks):.3f}" for m in REALISTIC_METRICS
+        )
+        lines.append(f"| **{label}** | {method} | {len(tasks)} | {values} |")
     return "\n".join(lines)
 
 
@@ -165,15 +194,33 @@ def markdown(report: RunReport, plot_name: str | None = None) -> str:
         "",
         f"Produced by `{report.command}` on {report.started} in {report.seconds / 60:.1f} min "
         "(CPU). Metrics over de-duplicated API names, matched on a record's name or alias "
-        "(see `evaluation/README.md`).",
+        + (
+            "(realistic suites: its qualified name or alias, and any accepted name is a hit; "
+            "see `evaluation/README.md`)."
+            if any(c.kind == "realistic" for c in report.cells)
+            else "(see `evaluation/README.md`)."
+        ),
         "",
         *(f"- {note}" for note in report.notes),
         "",
     ]
-    for kind, title in (("fine", "Fine-grained suites"), ("coarse", "Coarse-grained suites")):
+    kinds = (
+        ("fine", "Fine-grained suites"),
+        ("coarse", "Coarse-grained suites"),
+        ("realistic", "Realistic suites"),
+    )
+    for kind, title in kinds:
         matrix = r5_matrix(report.cells, kind)
         if matrix:
             parts += [f"### {title}: R@5", "", matrix, ""]
+    realistic = realistic_table(report.cells)
+    if realistic:
+        parts += [
+            "### Realistic suites: R@1, R@5, MRR (any accepted name is a hit)",
+            "",
+            realistic,
+            "",
+        ]
     if plot_name:
         parts += [f"![R@5 per library and method]({plot_name})", ""]
     sections = (

@@ -8,19 +8,35 @@ requirements, each made by joining 2–4 distinct fine-grained tasks of that lib
 ``random.Random(f"{COARSE_SEED}:{library}")``. The queries are joined into one sentence with
 ``", then "`` (trailing punctuation stripped, one final full stop); the gold list is the union of
 the tasks' gold names in task order. The same seed gives the same suite on every machine.
+
+Realistic (``evaluation/realistic.py``): hand-written everyday questions per installed library,
+scored against ``<library>@<installed version>`` built from ``pkg:<module>``; a question's gold
+names are alternatives (any one counts as a hit, ``Suite.any_gold``).
+
+Every suite can be cut to its dev or test tasks (``with_split``; the rule is
+``evaluation/splits.py``).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from apipilot.evaluation.data import LIBRARIES, SUITE_NAMES, EvalTask, load_tasks
+from apipilot.evaluation.realistic import (
+    installed_version,
+    load_questions,
+    package_of,
+    realistic_libraries,
+)
+from apipilot.evaluation.splits import SplitChoice, check_split, split_of
 from apipilot.retrieval.errors import ConfigError
 
-Kind = Literal["fine", "coarse"]
-KINDS: tuple[Kind, ...] = ("fine", "coarse")
+Kind = Literal["fine", "coarse", "realistic"]
+KINDS: tuple[Kind, ...] = ("fine", "coarse", "realistic")
+POOL_KINDS: tuple[Kind, ...] = ("fine", "coarse")  # the kinds scored on the shipped pools
+REALISTIC_PREFIX = "Realistic-"
 COARSE_SEED = 20240611
 COARSE_PER_LIBRARY = 30
 COARSE_SIZES = (2, 3, 4)
@@ -30,11 +46,18 @@ POOL_VERSION = "pool"
 
 @dataclass(frozen=True)
 class Suite:
-    name: str  # TorchDataEval, Coarse-TorchDataEval, …
+    name: str  # TorchDataEval, Coarse-TorchDataEval, Realistic-rich, "… [test]" when split
     kind: Kind
     library: str
     version: str  # the index version the suite retrieves from
     tasks: tuple[EvalTask, ...]
+    source: str | None = None  # what builds the index when it is missing (pkg:rich); None: shipped
+    split: SplitChoice = "all"
+
+    @property
+    def any_gold(self) -> bool:
+        """The gold names are alternatives (one hit answers the task), not a list to recall."""
+        return self.kind == "realistic"
 
 
 def fine_suite(library: str) -> Suite:
@@ -69,25 +92,66 @@ def coarse_suite(library: str, count: int = COARSE_PER_LIBRARY, seed: int = COAR
     return Suite(f"Coarse-{SUITE_NAMES[library]}", "coarse", library, POOL_VERSION, tuple(tasks))
 
 
+def realistic_suite(library: str) -> Suite:
+    """The realistic questions of ``library``, against its installed version's ``pkg:`` index."""
+    questions = load_questions(library)
+    tasks = tuple(EvalTask(q.id, q.id, q.question, q.gold) for q in questions)
+    return Suite(
+        f"{REALISTIC_PREFIX}{library}",
+        "realistic",
+        library,
+        installed_version(library),
+        tasks,
+        source=f"pkg:{package_of(questions)}",
+    )
+
+
+def with_split(suite: Suite, split: str) -> Suite:
+    """``suite`` cut to its ``dev`` or ``test`` tasks (``all``: unchanged); the name says which."""
+    chosen = check_split(split)
+    if chosen == "all":
+        return suite
+    tasks = tuple(t for t in suite.tasks if split_of(t.task_id) == chosen)
+    return replace(suite, name=f"{suite.name} [{chosen}]", tasks=tasks, split=chosen)
+
+
 def suite_choices() -> list[str]:
-    return ["all", *KINDS, *SUITE_NAMES.values(), *(f"Coarse-{n}" for n in SUITE_NAMES.values())]
+    return [
+        "all",
+        *KINDS,
+        *SUITE_NAMES.values(),
+        *(f"Coarse-{n}" for n in SUITE_NAMES.values()),
+        *(f"{REALISTIC_PREFIX}{lib}" for lib in realistic_libraries()),
+    ]
 
 
-def select_suites(suite: str = "all", library: str | None = None) -> list[Suite]:
-    """The suites named by ``suite`` (all, fine, coarse or one suite name), for ``library``."""
-    libraries = LIBRARIES if library is None else (library,)
-    if library is not None and library not in LIBRARIES:
-        raise ConfigError(f"unknown library {library!r}; valid: {', '.join(LIBRARIES)}")
-    wanted: list[tuple[Kind, str]] = []
-    for lib in libraries:
-        name = SUITE_NAMES[lib]
-        for kind in KINDS:
-            full = name if kind == "fine" else f"Coarse-{name}"
-            if suite in ("all", kind) or suite.lower() == full.lower():
-                wanted.append((kind, lib))
+def _suite_name(kind: Kind, library: str) -> str:
+    if kind == "realistic":
+        return f"{REALISTIC_PREFIX}{library}"
+    name = SUITE_NAMES[library]
+    return name if kind == "fine" else f"Coarse-{name}"
+
+
+def select_suites(
+    suite: str = "all", library: str | None = None, split: str = "all"
+) -> list[Suite]:
+    """The suites named by ``suite`` (all, fine, coarse, realistic or one suite name), for
+    ``library``, cut to ``split`` (all, dev or test)."""
+    check_split(split)
+    realistic = realistic_libraries()
+    pairs = [(kind, lib) for kind in POOL_KINDS for lib in LIBRARIES]
+    pairs += [("realistic", lib) for lib in realistic]
+    if library is not None and library not in (*LIBRARIES, *realistic):
+        valid = ", ".join((*LIBRARIES, *realistic))
+        raise ConfigError(f"unknown library {library!r}; valid: {valid}")
+    wanted = [
+        (kind, lib)
+        for kind, lib in pairs
+        if (library is None or lib == library)
+        and (suite in ("all", kind) or suite.lower() == _suite_name(kind, lib).lower())
+    ]
     if not wanted:
         valid = ", ".join(suite_choices())
         raise ConfigError(f"no suite {suite!r} for {library or 'any library'}; valid: {valid}")
-    order = {kind: i for i, kind in enumerate(KINDS)}
-    wanted.sort(key=lambda item: order[item[0]])
-    return [fine_suite(lib) if kind == "fine" else coarse_suite(lib) for kind, lib in wanted]
+    makers = {"fine": fine_suite, "coarse": coarse_suite, "realistic": realistic_suite}
+    return [with_split(makers[kind](lib), split) for kind, lib in wanted]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from apipilot.evaluation import methods
 from apipilot.evaluation.data import EvalTask
-from apipilot.evaluation.harness import run_eval
+from apipilot.evaluation.harness import run_eval, task_metrics
 from apipilot.evaluation.methods import Env, Ranking, get_method, method_names, register_method
 from apipilot.evaluation.report import (
     RunReport,
@@ -20,9 +21,11 @@ from apipilot.evaluation.report import (
     load_report,
     markdown,
     parse_rate_table,
+    realistic_table,
     write_report,
 )
-from apipilot.evaluation.suites import Suite, coarse_suite, fine_suite
+from apipilot.evaluation.splits import split_of
+from apipilot.evaluation.suites import Suite, coarse_suite, fine_suite, select_suites, with_split
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.errors import ConfigError
 from apipilot.ui.cli import app
@@ -175,3 +178,93 @@ def test_a_method_with_its_own_embedder_gets_an_index_built_with_it(tmp_path: Pa
     assert env.store_for("hashing:64").home == tmp_path / "embedders" / "hashing_64"
     assert env.index(suite, "hashing:64") is index  # built once, then opened from the cache
     assert env.store.libraries() == []  # the default store is left alone
+
+
+def test_alternative_gold_names_are_one_answer() -> None:
+    ranked = ["noise", "pkg.B", "pkg.A", "other"]
+    both = task_metrics(ranked, ["pkg.A", "pkg.B"])
+    assert both["R@1"] == 0.0 and both["R@5"] == 1.0 and both["MRR"] == 0.5
+    either = task_metrics(ranked, ["pkg.A", "pkg.B"], any_gold=True)
+    assert either["R@1"] == 0.0 and either["R@5"] == 1.0 and either["MRR"] == 0.5
+    assert either["P@5"] == 1 / 5  # one answer, though two accepted names are listed
+    assert either["nDCG@10"] == pytest.approx(1 / math.log2(3))
+    assert task_metrics(["pkg.B"], ["pkg.A", "pkg.B"])["R@1"] == 0.5
+    assert task_metrics(["pkg.B"], ["pkg.A", "pkg.B"], any_gold=True)["R@1"] == 1.0
+    assert task_metrics(["x"], ["pkg.A"], any_gold=True)["MRR"] == 0.0
+
+
+TINY_PACKAGE = '''"""A tiny package for the realistic-suite test."""
+
+
+def draw_table(rows):
+    """Print a table with coloured columns in the terminal."""
+
+
+def track_progress(items):
+    """Show a progress bar while iterating over items."""
+
+
+class Loader:
+    """Read settings from a configuration file."""
+
+    def load(self, path):
+        """Parse the YAML configuration file at path into a dict."""
+'''
+
+
+def tiny_realistic_suite(tmp_path: Path) -> Suite:
+    package = tmp_path / "src" / "tinylib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(TINY_PACKAGE)
+    tasks = (
+        EvalTask("tiny-1", "tiny-1", "print a table with colours", ("tinylib.draw_table",)),
+        EvalTask("tiny-2", "tiny-2", "a progress bar for a loop", ("tinylib.track_progress",)),
+        EvalTask("tiny-3", "tiny-3", "parse my YAML config", ("tinylib.Loader.load", "x.y")),
+    )
+    return Suite("Realistic-tinylib", "realistic", "tinylib", "1.0", tasks, source=str(package))
+
+
+def test_a_realistic_suite_builds_its_index_on_first_use_and_matches_qualified_names(
+    tmp_path: Path,
+) -> None:
+    suite = tiny_realistic_suite(tmp_path)
+    env = Env(IndexStore(tmp_path / "home"), build_embedder="hashing:64")
+    cells = run_eval([suite], [get_method("bm25"), get_method("fused")], env)
+    assert env.store.versions("tinylib") == ["1.0"]  # built from the source, pinned version
+    assert env.index(suite).meta.embedder == "hashing-64"
+    for cell in cells:
+        assert cell.kind == "realistic" and cell.tasks == 3
+        assert cell.metrics["R@5"] == 1.0, cell.per_task
+        assert cell.per_task[2]["ranked"][0] == "tinylib.Loader.load"  # qualified, not "load"
+    table = realistic_table(cells)
+    assert (
+        "| Realistic-tinylib | bm25 | 3 |" in table and "| **all realistic** | fused | 3 |" in table
+    )
+    assert "R@1, R@5, MRR" in markdown(RunReport("x", "now", 1.0, {}, cells))
+
+
+def test_a_split_suite_is_scored_under_its_own_name(tmp_path: Path) -> None:
+    suite = with_split(tiny_realistic_suite(tmp_path), "test")
+    env = Env(IndexStore(tmp_path / "home"), build_embedder="hashing:64")
+    (cell,) = run_eval([suite], [Oracle()], env)
+    expected = [t for t in ("tiny-1", "tiny-2", "tiny-3") if split_of(t) == "test"]
+    assert cell.suite == "Realistic-tinylib [test]" and cell.split == "test"
+    assert [t["task_id"] for t in cell.per_task] == expected
+    assert env.store.libraries() == []  # the oracle needs no index, so none was built
+    report = RunReport("x", "now", 1.0, {}, [cell])
+    assert "**all realistic [test]**" in markdown(report)
+
+
+def test_eval_command_selects_a_split_of_the_realistic_suite(tmp_path: Path, oracle: None) -> None:
+    args = ["eval", "--suite", "realistic", "--split", "test", "--method", "oracle", "--json"]
+    result = CliRunner().invoke(app, [*args, "--lm-limit", "0", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["settings"]["split"] == "test"
+    suites = select_suites("realistic", split="test")
+    assert [(c["suite"], c["tasks"]) for c in data["cells"]] == [
+        (s.name, len(s.tasks)) for s in suites
+    ]
+    assert all(c["metrics"]["R@1"] == 1.0 and c["split"] == "test" for c in data["cells"])
+    bad = CliRunner().invoke(app, ["eval", "--split", "train", "--home", str(tmp_path)])
+    assert bad.exit_code == 1 and "unknown split 'train'; valid: all, dev, test" in bad.stderr

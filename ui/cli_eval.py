@@ -15,8 +15,9 @@ import typer
 from rich.console import Console
 
 import apipilot
-from apipilot.evaluation.harness import DEFAULT_LM_LIMIT
+from apipilot.evaluation.defaults import DEFAULT_LM_LIMIT
 from apipilot.ui.cli_errors import user_errors
+from apipilot.ui.progress import PhaseProgress
 
 if TYPE_CHECKING:
     from apipilot.evaluation.codegen import CodegenResult
@@ -37,10 +38,21 @@ def _methods(names: list[str] | None) -> list[str]:
 def evaluate(
     suite: Annotated[
         str,
-        typer.Option(help="all, fine, coarse, or one suite (TorchDataEval, Coarse-PandasEval, …)."),
+        typer.Option(
+            help="all, fine, coarse, realistic, or one suite (TorchDataEval, Coarse-PandasEval, "
+            "Realistic-rich, …)."
+        ),
+    ] = "all",
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Tasks of the fixed split: all, dev (choose defaults here) or test (report "
+            "here); see evaluation/splits.py."
+        ),
     ] = "all",
     library: Annotated[
-        str | None, typer.Option("--library", "-l", help="Only this library (torchdata, …).")
+        str | None,
+        typer.Option("--library", "-l", help="Only this library (torchdata, rich, …)."),
     ] = None,
     method: Annotated[
         list[str] | None,
@@ -83,7 +95,8 @@ def evaluate(
         ),
     ] = False,
 ) -> None:
-    """Score retrieval and agent methods on the fine- and coarse-grained suites."""
+    """Score retrieval and agent methods on the fine-grained, coarse-grained and realistic
+    suites."""
     with user_errors():
         _evaluate(
             suite,
@@ -98,6 +111,7 @@ def evaluate(
             out,
             home,
             update,
+            split,
         )
 
 
@@ -114,6 +128,7 @@ def _evaluate(
     out: Path | None,
     home: Path | None,
     update: bool = False,
+    split: str = "all",
 ) -> None:
     from apipilot.evaluation.harness import run_eval
     from apipilot.evaluation.methods import Env, get_method
@@ -130,15 +145,24 @@ def _evaluate(
     if update and out is None:
         raise apipilot.ConfigError("--update needs --out (the folder whose report it updates)")
     chosen = [get_method(name) for name in methods]
-    suites = select_suites(suite, library)
+    suites = select_suites(suite, library, split)
     env = Env(apipilot.open_store(home))
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     start = time.perf_counter()
 
     def progress(line: str) -> None:
-        err.print(line, highlight=False)
+        err.print(line, highlight=False, markup=False)
 
-    cells = run_eval(suites, chosen, env, limit=limit, lm_limit=lm_limit, progress=progress)
+    with PhaseProgress() as bar:
+        cells = run_eval(
+            suites,
+            chosen,
+            env,
+            limit=limit,
+            lm_limit=lm_limit,
+            progress=progress,
+            cells_done=bar.callback("eval", unit="suite/method cells"),
+        )
     notes = [f"`{m.name}`: {m.description}" for m in chosen]
     if lm_limit is not None and any(m.uses_lm for m in chosen):
         notes.append(
@@ -147,6 +171,8 @@ def _evaluate(
         )
     if limit is not None:
         notes.append(f"every suite was cut to its first {limit} tasks")
+    if split != "all":
+        notes.append(f"{split} split only: the tasks `evaluation/splits.py` puts in {split}")
     codegen_results: list[CodegenResult] = []
     if codegen:
         codegen_results = _codegen(suites, env, codegen_limit, codegen_method, progress)
@@ -161,6 +187,7 @@ def _evaluate(
         seconds=time.perf_counter() - start,
         settings={
             "suite": suite,
+            "split": split,
             "library": library,
             "methods": methods,
             "limit": limit,
