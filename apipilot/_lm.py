@@ -54,7 +54,13 @@ def check_lm_spec(value: str) -> str:
 
 def load_lm(spec: str | None = None) -> LanguageModel:
     """The model ``spec`` names (None: ``$APIPILOT_LLM`` or the embedded model), loaded once
-    per process. This is the call that loads a model."""
-    from apipilot.agents.lm.spec import load_lm as load
+    per process. This is the call that loads a model.
 
-    return load(spec)
+    A model that runs in this process comes back as the process-wide shared instance: every
+    caller of the same spec gets the same object, whose calls from concurrent threads are
+    queued, oldest request first, and batched off a CPU (``agents.lm.shared.SharedLM``). A
+    server model comes as is.
+    """
+    from apipilot.agents.lm.shared import shared_lm
+
+    return shared_lm(spec)

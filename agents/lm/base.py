@@ -37,3 +37,20 @@ class LanguageModel(Protocol):
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]: ...
 
     def info(self) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class BatchCompleter(Protocol):
+    """A backend that completes several prompts, with the same settings, in one pass.
+
+    ``complete_batch(prompts, ...)[i]`` equals ``complete(prompts[i], ...)`` for greedy decoding.
+    """
+
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        stop: Sequence[str] = (),
+        max_tokens: int = 128,
+        temperature: float = 0.0,
+    ) -> list[str]: ...

@@ -22,7 +22,8 @@ class LMKind:
 
     ``target`` is what follows ``name:`` in a spec: nothing (the spec is just the name), a
     ``path`` or a ``url``. ``loads`` says whether ``load_lm`` loads a model of this kind;
-    ``in_process`` whether that model runs in this process (one request at a time).
+    ``in_process`` whether that model runs in this process (shared by all requests through one
+    batching queue, ``agents.lm.shared``).
     """
 
     name: str

@@ -24,7 +24,7 @@ from apipilot.agents.lm.contract import (
 )
 from apipilot.agents.lm.errors import PromptTooLong
 from apipilot.agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path, is_adapter_dir
-from apipilot.retrieval.errors import ModelError
+from apipilot.retrieval.errors import ConfigError, ModelError
 
 # Limits for one scoring forward pass: rows x (prompt + continuation) tokens bounds the repeated
 # KV cache; rows x continuation tokens bounds the logits tensor (vocabulary-wide floats per token).
@@ -61,6 +61,8 @@ class TransformersLM:
         self._pad_id = int(pad if pad is not None else (tokenizer.eos_token_id or 0))
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else None
         self._start_id = int(start if start is not None else self._pad_id)
+        eos = tokenizer.eos_token_id
+        self._end_ids = {self._pad_id} | ({int(eos)} if eos is not None else set())
 
     @classmethod
     def from_dir(
@@ -147,18 +149,37 @@ class TransformersLM:
         max_tokens: int = 128,
         temperature: float = 0.0,
     ) -> str:
+        return self.complete_batch(
+            [prompt], stop=stop, max_tokens=max_tokens, temperature=temperature
+        )[0]
+
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        stop: Sequence[str] = (),
+        max_tokens: int = 128,
+        temperature: float = 0.0,
+    ) -> list[str]:
+        """``complete`` for several prompts in one ``generate`` call (left-padded rows)."""
         check_completion_args(max_tokens, temperature)
         stops = clean_stops(stop)
+        if isinstance(prompts, str):
+            raise ConfigError("prompts must be a sequence of strings, not one string")
+        if not prompts:
+            return []
         import torch
 
-        ids = self._encode(prompt, special=True) or [self._start_id]
-        room = self._context_size - len(ids)
-        if room < 1:
-            raise PromptTooLong(
-                f"the prompt has {len(ids)} tokens; {self.name} reads at most {self._context_size}"
-            )
+        encoded = [self._encode(p, special=True) or [self._start_id] for p in prompts]
+        for i, ids in enumerate(encoded):
+            if len(ids) >= self._context_size:
+                raise PromptTooLong(
+                    f"prompt {i} has {len(ids)} tokens; {self.name} reads at most "
+                    f"{self._context_size}"
+                )
+        width = max(len(ids) for ids in encoded)
         kwargs: dict[str, Any] = {
-            "max_new_tokens": min(max_tokens, room),
+            "max_new_tokens": min(max_tokens, self._context_size - width),
             "do_sample": temperature > 0,
             "pad_token_id": self._pad_id,
         }
@@ -167,13 +188,21 @@ class TransformersLM:
         if stops:
             kwargs["stop_strings"] = stops
             kwargs["tokenizer"] = self._tokenizer
-        input_ids = torch.tensor([ids], device=self._device)
+        dev = self._device
+        input_ids = torch.full((len(encoded), width), self._pad_id, dtype=torch.long, device=dev)
+        mask = torch.zeros((len(encoded), width), dtype=torch.long, device=dev)
+        for i, ids in enumerate(encoded):
+            input_ids[i, width - len(ids) :] = torch.tensor(ids, dtype=torch.long, device=dev)
+            mask[i, width - len(ids) :] = 1
         with self._lock, torch.inference_mode():
-            out = self._model.generate(
-                input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs
-            )
-        text = str(self._tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True))
-        return cut_at_stop(text, stops)
+            out = self._model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
+        texts = []
+        for row in out[:, width:].tolist():
+            # A row that finished before the others is filled with padding after its end.
+            end = next((j for j, t in enumerate(row) if t in self._end_ids), len(row))
+            text = str(self._tokenizer.decode(row[:end], skip_special_tokens=True))
+            texts.append(cut_at_stop(text, stops))
+        return texts
 
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         items = check_continuations(continuations)
