@@ -20,7 +20,7 @@ import numpy as np
 from apipilot.indexes.corpora import corpora_dir
 from apipilot.indexes.store import version_key
 from apipilot.retrieval.embedder import Embedder, Vectors
-from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
+from apipilot.retrieval.exact_index import ExactIndex
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class ExampleBank:
         self.embedder = embedder
         self.name = name
         self.vector_cache = vector_cache  # where the skill vectors are kept between processes
-        self._index: VectorIndex | None = None
+        self._index: ExactIndex | None = None  # numpy: a few hundred rows need no FAISS
 
     def __len__(self) -> int:
         return len(self.demonstrations)
@@ -76,7 +76,7 @@ class ExampleBank:
         if not self.demonstrations or n < 1:
             return []
         if self._index is None:
-            self._index = VectorIndex.build(self._skill_vectors(), VectorIndexParams(kind="flat"))
+            self._index = ExactIndex(self._skill_vectors())
         _, ids = self._index.search(self.embedder.encode([skills]), min(n, len(self)))
         return [self.demonstrations[i] for i in ids[0] if i >= 0]
 

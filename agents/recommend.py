@@ -13,6 +13,7 @@ from apipilot.agents.examples import ExampleBank, find_bank
 from apipilot.agents.graph import graph
 from apipilot.agents.lm.base import LanguageModel
 from apipilot.agents.lm.kinds import NO_LM
+from apipilot.agents.lm.shared import in_request_scope
 from apipilot.agents.state import AgentState
 from apipilot.indexes.api_index import ApiIndex
 from apipilot.indexes.store import IndexStore
@@ -38,14 +39,18 @@ def example_bank(index: ApiIndex, store: IndexStore) -> ExampleBank | None:
 
 
 def resolve_lm(llm: str | LanguageModel | None) -> LanguageModel | None:
-    """An LM from a spec (``None``: ``$APIPILOT_LLM`` or the embedded model; ``"none"``: no LM)."""
+    """An LM from a spec (``None``: ``$APIPILOT_LLM`` or the embedded model; ``"none"``: no LM).
+
+    A model in this process is the process-wide shared one: concurrent requests queue their
+    LM calls to it (``agents.lm.shared``).
+    """
     if llm is not None and not isinstance(llm, str):
         return llm
     if llm == NO_LM:
         return None
-    from apipilot.agents.lm import load_lm
+    from apipilot.agents.lm.shared import shared_lm
 
-    return load_lm(llm)
+    return shared_lm(llm)
 
 
 def resolve_reranker(reranker: str | Reranker | None, rerank: bool) -> Reranker | None:
@@ -105,11 +110,20 @@ def stream_recommend(
     """Yield ``(step, update)`` as each graph node finishes, then ``("result", answer)`` with
     the answer as a :class:`~apipilot.Recommendation`."""
     requirement, context = make_context(requirement, library, version, **options)
+    yield from run_graph(requirement, context)
+
+
+def run_graph(requirement: str, context: AgentContext) -> Iterator[tuple[str, Any]]:
+    """Run the agent on a checked ``requirement`` with ``context``: ``(step, update)`` per
+    node, then ``("result", answer)``."""
     state: dict[str, Any] = {}
     start = time.perf_counter()
     # "values" carries the state as the graph's own reducers merged it; "updates" each step.
-    for mode, chunk in graph.stream(
-        {"requirement": requirement}, context=context, stream_mode=["updates", "values"]
+    # One request scope: a shared LM serves this request's calls before later requests'.
+    for mode, chunk in in_request_scope(
+        graph.stream(
+            {"requirement": requirement}, context=context, stream_mode=["updates", "values"]
+        )
     ):
         if mode == "values":
             state = chunk

@@ -23,6 +23,8 @@ message that names the bad value and what is valid; inputs longer than their cap
 
 from __future__ import annotations
 
+import typing as _typing
+
 from apipilot._indexes import (
     VECTOR_INDEX_KINDS,
     Corpus,
@@ -54,6 +56,12 @@ from apipilot._lm import join_spec as join_lm_spec
 from apipilot._lm import runs_in_process as lm_runs_in_process
 from apipilot._lm import spec_help as lm_spec_help
 from apipilot._lm import split_spec as split_lm_spec
+from apipilot._project import (
+    DependencyResult,
+    ProjectSummary,
+    index_project,
+    project_libraries,
+)
 from apipilot._recommend import RecommendOptions, recommend, stream_recommend
 from apipilot._results import (
     ApiHit,
@@ -87,11 +95,21 @@ from apipilot.errors import (
 )
 from apipilot.indexes.corpora import DEFAULT_LIBRARY, DEFAULT_VERSION
 from apipilot.indexes.policy import SourcePolicy
-from apipilot.indexes.store import apipilot_version as _apipilot_version
 from apipilot.indexes.store import parse_ref
 from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
 
-__version__ = _apipilot_version()
+if _typing.TYPE_CHECKING:
+    __version__: str
+
+
+def __getattr__(name: str) -> str:
+    # read from the installed metadata on first use: importlib.metadata costs ~30 ms a start
+    if name == "__version__":
+        from apipilot.indexes.store import apipilot_version
+
+        return apipilot_version()
+    raise AttributeError(f"module 'apipilot' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_EMBEDDER",
@@ -111,6 +129,7 @@ __all__ = [
     "BuildSummary",
     "ConfigError",
     "Corpus",
+    "DependencyResult",
     "Finished",
     "IndexInfo",
     "IndexNotFound",
@@ -122,6 +141,7 @@ __all__ = [
     "LibraryVersion",
     "ModelError",
     "Progress",
+    "ProjectSummary",
     "RecommendEvent",
     "RecommendOptions",
     "Recommendation",
@@ -141,6 +161,7 @@ __all__ = [
     "corpora",
     "get_api",
     "index_home",
+    "index_project",
     "index_targets",
     "join_lm_spec",
     "list_indexes",
@@ -151,6 +172,7 @@ __all__ = [
     "load_lm",
     "open_store",
     "parse_ref",
+    "project_libraries",
     "recommend",
     "refresh_index",
     "remove_index",

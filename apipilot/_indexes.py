@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from apipilot.indexes.store import IndexStore
 
 Progress = Callable[[int, int], None]  # (records embedded, records to embed)
+# (phase, done, total): "read" (records read), "embed", "write"; a total of 0: not known yet
+PhaseProgress = Callable[[str, int, int], None]
 VECTOR_INDEX_KINDS: tuple[str, ...] = KINDS
 
 
@@ -83,12 +85,14 @@ def build_index(
     progress: Progress | None = None,
     policy: SourcePolicy | None = None,
     home: str | Path | None = None,
+    phases: PhaseProgress | None = None,
 ) -> BuildSummary:
     """Read ``source`` (a JSONL file, a docs directory or URL, ``pkg:NAME``,
     ``corpus:NAME@VERSION``…) and publish its index; unchanged records keep their vectors.
 
     ``index_kind`` is one of ``VECTOR_INDEX_KINDS``; ``progress`` is called with
-    ``(done, total)`` while records are embedded; ``strict=False`` skips malformed items.
+    ``(done, total)`` while records are embedded, ``phases`` with ``(phase, done, total)``
+    through every phase (read, embed, write); ``strict=False`` skips malformed items.
     ``policy`` (for servers that build for a client) limits the sources, the embedders and
     replacing an existing index; see :class:`SourcePolicy`.
     """
@@ -112,12 +116,17 @@ def build_index(
         progress=progress,
         inspect=inspect,
         policy=policy,
+        phases=phases,
     )
     return _summary(result)
 
 
 def refresh_index(
-    ref: str, *, progress: Progress | None = None, home: str | Path | None = None
+    ref: str,
+    *,
+    progress: Progress | None = None,
+    home: str | Path | None = None,
+    phases: PhaseProgress | None = None,
 ) -> BuildSummary:
     """Re-read the source of ``library[@version]`` (newest when no version); re-embed only
     records whose content changed. The old index stays in use until the new one is complete."""
@@ -135,6 +144,7 @@ def refresh_index(
         embedder=meta.embedder_spec,
         progress=progress,
         home=home,
+        phases=phases,
     )
 
 
@@ -159,12 +169,15 @@ def build_missing_defaults(
     embedder: str = DEFAULT_EMBEDDER,
     progress: Progress | None = None,
     home: str | Path | None = None,
+    phases: PhaseProgress | None = None,
 ) -> Iterator[BuildSummary]:
     """Build every shipped corpus that has no index yet, yielding each build's summary."""
     store = store_for(home)
     for corpus in corpora():
         if corpus.version not in store.versions(corpus.library):
-            yield build_index(corpus.source, embedder=embedder, progress=progress, home=home)
+            yield build_index(
+                corpus.source, embedder=embedder, progress=progress, home=home, phases=phases
+            )
 
 
 def collect_garbage(library: str | None = None, home: str | Path | None = None) -> list[Path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,7 @@ from apipilot._limits import (
     text_input,
 )
 from apipilot._results import Finished, Recommendation, RecommendEvent, Started, StepDone
-from apipilot._stores import open_index, store_for
+from apipilot._stores import default_version, open_index, store_for
 from apipilot.indexes.corpora import DEFAULT_LIBRARY
 
 if TYPE_CHECKING:
@@ -67,14 +67,22 @@ class RecommendOptions:
 
 def stream_recommend(
     requirement: str,
-    library: str = DEFAULT_LIBRARY,
+    library: str | None = None,
     version: str | None = None,
     *,
     options: RecommendOptions | None = None,
     home: str | Path | None = None,
+    libraries: Sequence[str] | None = None,
 ) -> Iterator[RecommendEvent]:
     """Yield :class:`Started` (the index that answers), a :class:`StepDone` as each agent step
     finishes, then :class:`Finished` with the :class:`Recommendation`.
+
+    Without ``library``, every library in scope answers: ``libraries`` (``name`` or
+    ``name@version``), else the libraries of the indexed project around the current folder
+    (at the project's versions), else ``DEFAULT_LIBRARY``. With several, each subtask is
+    routed to the library that answers it best (see :mod:`apipilot.agents.multi`); the
+    answer's library and version list them all, comma-separated, and every API carries its
+    own ``library`` and ``version``.
 
     Arguments are checked before the first event, so a bad one raises at the first ``next``.
     """
@@ -82,6 +90,11 @@ def stream_recommend(
 
     checked = (options or RecommendOptions()).validated()
     requirement = text_input("requirement", requirement, MAX_REQUIREMENT_CHARS)
+    scope = libraries_in_scope(library, version, libraries, home)
+    if len(scope) > 1:
+        yield from _stream_many(requirement, scope, checked, home)
+        return
+    library, version = scope[0]
     index = open_index(library_input(library), name_input("version", version), home)
     library, version = index.meta.library, index.meta.version
     yield Started(requirement, library, version)
@@ -97,17 +110,68 @@ def stream_recommend(
 
 def recommend(
     requirement: str,
-    library: str = DEFAULT_LIBRARY,
+    library: str | None = None,
     version: str | None = None,
     *,
     options: RecommendOptions | None = None,
     home: str | Path | None = None,
+    libraries: Sequence[str] | None = None,
 ) -> Recommendation:
-    """Decompose ``requirement`` into subtasks and recommend the APIs of ``library`` for each."""
-    for event in stream_recommend(requirement, library, version, options=options, home=home):
+    """Decompose ``requirement`` into subtasks and recommend the APIs of ``library`` for each
+    (without ``library``: of every library in scope, see :func:`stream_recommend`)."""
+    events = stream_recommend(
+        requirement, library, version, options=options, home=home, libraries=libraries
+    )
+    for event in events:
         if isinstance(event, Finished):
             return event.recommendation
     raise AssertionError("the agent ended without an answer")  # stream_recommend always finishes
+
+
+def libraries_in_scope(
+    library: str | None,
+    version: str | None = None,
+    libraries: Sequence[str] | None = None,
+    home: str | Path | None = None,
+) -> list[tuple[str, str | None]]:
+    """``(library, version or None)`` of each library a request searches: ``library``;
+    else ``libraries`` (``name`` or ``name@version``); else the indexed libraries of the
+    project around the current folder; else ``DEFAULT_LIBRARY``."""
+    from apipilot._project import project_libraries
+    from apipilot.errors import ConfigError
+    from apipilot.indexes.store import parse_ref
+
+    if library is not None:
+        return [(library, version)]
+    if version is not None:
+        raise ConfigError("a version needs a library: give both, or name@version in libraries")
+    store = store_for(home)
+    if libraries:
+        refs = [parse_ref(library_input(ref.strip())) for ref in libraries if ref.strip()]
+        return [(name, v or default_version(store, name)) for name, v in refs]
+    project = project_libraries(home)
+    built: list[tuple[str, str | None]] = [
+        (name, v) for name, v in project.items() if v in store.versions(name)
+    ]
+    return built or [(DEFAULT_LIBRARY, None)]
+
+
+def _stream_many(
+    requirement: str,
+    scope: list[tuple[str, str | None]],
+    options: RecommendOptions,
+    home: str | Path | None,
+) -> Iterator[RecommendEvent]:
+    from apipilot.agents.multi import open_routed, stream_recommend_many
+
+    store = store_for(home)
+    index = open_routed(store, scope)
+    yield Started(requirement, index.meta.library, index.meta.version)
+    for step, update in stream_recommend_many(requirement, index, store, **options.agent_options()):
+        if step == "result":
+            yield Finished(update)
+        else:
+            yield StepDone(step, _with_names(update, index))
 
 
 def _with_names(update: Mapping[str, Any], index: ApiIndex) -> dict[str, Any]:

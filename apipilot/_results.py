@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from apipilot.indexes.record import ApiRecord
 
 # The fields of a recommended API in a recommendation's dict (no rank: the list is the order).
-RECOMMENDED_FIELDS = ("id", "name", "qualified_name", "signature", "summary", "score", "source")
+RECOMMENDED_FIELDS = (
+    "id", "name", "qualified_name", "signature", "summary", "score", "source", "library", "version"
+)  # fmt: skip
 
 
 def plain(value: Any) -> Any:
@@ -41,6 +43,8 @@ class ApiHit:
     score: float
     source: str
     doc: str | None = None  # a documentation excerpt, when asked for
+    library: str = ""  # the library@version the API belongs to (answers span several)
+    version: str = ""
 
     @classmethod
     def from_record(
@@ -57,11 +61,18 @@ class ApiHit:
             score=round(score, 6),
             source=record.source,
             doc=doc,
+            library=record.library,
+            version=record.version,
         )
 
     @property
     def display_name(self) -> str:
         return self.qualified_name or self.name
+
+    @property
+    def ref(self) -> str:
+        """``library@version`` of the API."""
+        return f"{self.library}@{self.version}"
 
     def to_dict(self, only: Collection[str] | None = None) -> dict[str, Any]:
         """Every field (``doc`` only when set), or just the fields named in ``only``."""
@@ -75,6 +86,8 @@ class ApiHit:
             "summary": self.summary,
             "score": self.score,
             "source": self.source,
+            "library": self.library,
+            "version": self.version,
         }
         if self.doc is not None:
             data["doc"] = self.doc

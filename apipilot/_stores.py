@@ -38,7 +38,19 @@ def store_for(home: str | Path | None = None) -> IndexStore:
 def open_index(
     library: str, version: str | None = None, home: str | Path | None = None
 ) -> ApiIndex:
-    """The index of ``library@version`` (newest when ``version`` is None), loaded once."""
+    """The index of ``library@version`` (newest when ``version`` is None, or the version the
+    indexed project around the current folder uses), loaded once."""
     store = store_for(home)
+    if version is None:
+        version = default_version(store, library)
     with _lock:  # two first calls at once would otherwise load the same index twice
         return store.open(library, version)
+
+
+def default_version(store: IndexStore, library: str) -> str | None:
+    """The version of ``library`` that the indexed project around the current folder uses,
+    when that version is built; None (the newest) otherwise."""
+    from apipilot.indexes.project_manifest import project_version
+
+    version = project_version(store.home, library)
+    return version if version is not None and version in store.versions(library) else None

@@ -14,7 +14,8 @@ from apipilot.indexes.meta import BM25_DIR, FAISS_FILE, RECORDS_FILE, VECTORS_FI
 from apipilot.indexes.record import ApiRecord
 from apipilot.retrieval.bm25 import BM25Index
 from apipilot.retrieval.embedder import Embedder, Vectors, load_embedder
-from apipilot.retrieval.search import HybridSearcher, Mode
+from apipilot.retrieval.exact_index import ExactIndex
+from apipilot.retrieval.search import DenseIndex, HybridSearcher, Mode
 from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
@@ -118,10 +119,17 @@ class ApiIndex:
                 f"records of dimension {meta.dim}, found {len(records)} records and vectors "
                 f"of shape {vectors.shape}; rebuild it"
             )
-        faiss_path = path / FAISS_FILE
-        vector_index = (
-            VectorIndex.load(faiss_path, params)
-            if faiss_path.is_file()
-            else VectorIndex.build(vectors, VectorIndexParams(kind="flat"))
-        )
+        vector_index = _dense_index(path / FAISS_FILE, vectors, params)
         return cls(meta, records, vectors, HybridSearcher(embedder, vector_index, bm25), path)
+
+
+def _dense_index(
+    faiss_path: Path, vectors: Vectors, params: VectorIndexParams | None
+) -> DenseIndex:
+    """The saved FAISS index; for a flat build (no FAISS file), exact numpy search over the
+    mapped vectors when small, so a search of a small index never imports FAISS."""
+    if faiss_path.is_file():
+        return VectorIndex.load(faiss_path, params)
+    if len(vectors) < (params or VectorIndexParams()).exact_threshold:
+        return ExactIndex(vectors)
+    return VectorIndex.build(vectors, VectorIndexParams(kind="flat"))

@@ -30,6 +30,8 @@ from apipilot.retrieval.embedder import Embedder, Vectors
 from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 Progress = Callable[[int, int], None]  # (done, total) records embedded
+# (phase, done, total) for every phase of a build: "read", "embed", "write"; total 0: unknown
+PhaseProgress = Callable[[str, int, int], None]
 EMBED_BATCH = 256
 
 

@@ -92,6 +92,12 @@ class SourcePolicy:
     def _check_package(self, source: str) -> None:
         if not self.allow_packages:
             self._refuse(source, "installed packages may not be read")
+        # pkg:NAME@FOLDER reads packages from FOLDER: it must lie under an allowed root too
+        # imported here: the reader modules are not needed to open or search an index
+        from apipilot.indexes.readers.python_source import ENVIRONMENT_MARK
+
+        if source.startswith("pkg:") and ENVIRONMENT_MARK in source:
+            self._check_path(source.partition(ENVIRONMENT_MARK)[2])
 
     def _check_url(self, source: str) -> None:
         if problem := _url_problem(source):

@@ -23,7 +23,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -84,6 +83,8 @@ def version_key(version: str) -> tuple[int, Version | str]:
 
 
 def apipilot_version() -> str:
+    from importlib import metadata  # ~30 ms to import: only builds and __version__ need it
+
     try:
         return metadata.version("apipilot")
     except metadata.PackageNotFoundError:

@@ -1,18 +1,30 @@
-"""Hybrid search over one collection: dense (FAISS) + BM25, fused by reciprocal rank."""
+"""Hybrid search over one collection: dense (FAISS or exact numpy) + BM25, fused by reciprocal
+rank."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from apipilot.retrieval.bm25 import BM25Index
-from apipilot.retrieval.embedder import Embedder
+from apipilot.retrieval.embedder import Embedder, Vectors
 from apipilot.retrieval.errors import ConfigError
 from apipilot.retrieval.fusion import reciprocal_rank_fusion
-from apipilot.retrieval.vector_index import VectorIndex
 
 Mode = str  # one of MODES
 MODES: tuple[str, ...] = ("fused", "dense", "bm25")
+
+
+class DenseIndex(Protocol):
+    """What the searcher needs of a vector index: ``VectorIndex`` (FAISS) or ``ExactIndex``."""
+
+    def search(
+        self, queries: Vectors, k: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,7 @@ class HybridSearcher:
     """Searches a collection by position; knows nothing of what the documents are."""
 
     def __init__(
-        self, embedder: Embedder, vectors: VectorIndex, bm25: BM25Index, *, depth: int = 50
+        self, embedder: Embedder, vectors: DenseIndex, bm25: BM25Index, *, depth: int = 50
     ) -> None:
         self.embedder = embedder
         self.vectors = vectors

@@ -66,6 +66,11 @@ def test_json_shape_and_no_lm_path(demo_store) -> None:
         "summary",
         "score",
         "source",
+        "library",
+        "version",
+    }
+    assert {(a["library"], a["version"]) for a in result["apis"]} == {
+        (result["library"], result["version"])
     }
     names = [a["name"] for a in result["apis"]]
     assert {"parse_csv", "shuffle", "batch"} <= set(names)

@@ -8,7 +8,8 @@ from apipilot.ui.mcp_budget import (
     estimate_tokens,
     fit,
 )
-from apipilot.ui.mcp_server import parse_library_id, runs_local_lm
+from apipilot.ui.mcp_context7 import parse_library_id
+from apipilot.ui.mcp_server import runs_local_lm
 
 
 def test_estimate_and_clamp() -> None:
@@ -41,9 +42,11 @@ def test_fit_cuts_a_first_block_that_is_too_long() -> None:
 
 
 def test_parse_library_id() -> None:
-    assert parse_library_id("/torchdata") == ("torchdata", None)
-    assert parse_library_id("/torchdata/0.7.1") == ("torchdata", "0.7.1")
-    assert parse_library_id("torchdata@0.7.1") == ("torchdata", "0.7.1")
+    built = {"torchdata": ["0.7.1"]}
+    assert parse_library_id("/torchdata", built) == ("torchdata", None)
+    assert parse_library_id("/torchdata/0.7.1", built) == ("torchdata", "0.7.1")
+    assert parse_library_id("torchdata@0.7.1", built) == ("torchdata", "0.7.1")
+    assert parse_library_id("/pytorch/torchdata/0.7.1", built) == ("torchdata", "0.7.1")
 
 
 def test_runs_local_lm(monkeypatch) -> None:

@@ -22,6 +22,7 @@ READ_ONLY_TOOLS = {
     "list_libraries",
     "resolve-library-id",
     "query-docs",
+    "get-library-docs",
 }
 REQUIREMENT = "list the csv files in a folder, parse the rows and shuffle them"
 
@@ -66,6 +67,7 @@ async def check_every_tool(client: Client) -> None:
     assert libraries["libraries"][0]["versions"][0] | {"built_at": ""} == {
         "version": "1.0",
         "id": "/demo/1.0",
+        "org_id": "/demo/demo/1.0",
         "records": 8,
         "embedder": "hashing-64",
         "built_at": "",

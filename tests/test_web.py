@@ -247,6 +247,8 @@ def test_api_item_shows_name_signature_score_summary_and_source() -> None:
     assert item.startswith("2. **`td.Shuffler`** `(datapipe, 'buffer_size'=10)` — score 0.031")
     assert "…" in item and "(td/iter/combinatorics.py)" in item
     assert "`(x)`" in web_chat.render_api(1, api | {"signature": "(x)"})
+    labelled = web_chat.render_api(1, api | {"library": "td", "version": "0.7.1"})
+    assert labelled.startswith("1. **`td.Shuffler`** `(datapipe, 'buffer_size'=10)` `td@0.7.1`")
 
 
 def test_library_and_version_choices(store: IndexStore, hashing: Embedder) -> None:
@@ -263,8 +265,10 @@ def test_library_and_version_choices(store: IndexStore, hashing: Embedder) -> No
         )
     records = [make_record("a", "b", "other", "2")]
     store.build(records, library="other", version="2", embedder=hashing, embedder_spec="hashing:64")
-    assert library_choices(store.home) == (["other", "torchdata"], "torchdata")
-    assert library_choices(store.home, "other") == (["other", "torchdata"], "other")
+    every = ["other", "torchdata", web_chat.ALL_LIBRARIES]
+    assert library_choices(store.home) == (every, "torchdata")
+    assert library_choices(store.home, "other") == (every, "other")
+    assert version_choices(store.home, web_chat.ALL_LIBRARIES) == ([], "")
     assert version_choices(store.home, "torchdata") == (["0.8.0", "0.7.1"], "0.7.1")
     assert version_choices(store.home, "other") == (["2"], "2")
     assert version_choices(store.home, "bad name!") == ([], "")

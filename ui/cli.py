@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import apipilot
@@ -25,6 +23,7 @@ from apipilot.ui.cli_serving import (
 )
 from apipilot.ui.http_serve import serve
 from apipilot.ui.offline import set_offline_defaults
+from apipilot.ui.progress import PhaseProgress
 
 app = typer.Typer(
     help="apipilot: which APIs of a library to use for what you want to do.",
@@ -42,25 +41,9 @@ HomeOption = Annotated[
     typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ONNX_OPTIMIZE_ENV = "APIPILOT_ONNX_OPTIMIZE"  # see apipilot.retrieval.onnx_embedder
 # The fields of a hit in `search --json`.
 SEARCH_JSON_FIELDS = ("id", "name", "qualified_name", "signature", "summary", "score")
-
-
-@contextmanager
-def _embedding_progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 def _print_build(built: apipilot.BuildSummary) -> None:
@@ -105,7 +88,7 @@ def index_build(
     inventory for Sphinx sites; other sources need --library.
     """
     with user_errors():
-        with _embedding_progress(f"embedding {library or source}") as progress:
+        with PhaseProgress(f"build {library or source}") as progress:
             built = apipilot.build_index(
                 source,
                 library,
@@ -114,7 +97,7 @@ def index_build(
                 strict=not skip_bad,
                 index_kind=kind,
                 inspect=inspect,
-                progress=progress,
+                phases=progress.update,
                 home=home,
             )
         _print_build(built)
@@ -129,9 +112,9 @@ def index_defaults(
 ) -> None:
     """Build every shipped corpus (corpora/apis) that has no index yet."""
     with user_errors():
-        with _embedding_progress("embedding the shipped corpora") as progress:
+        with PhaseProgress("build the shipped corpora:") as progress:
             for built in apipilot.build_missing_defaults(
-                embedder=embedder, progress=progress, home=home
+                embedder=embedder, phases=progress.update, home=home
             ):
                 _print_build(built)
         out.print(f"indexes ready in {apipilot.index_home(home)}", highlight=False)
@@ -146,8 +129,8 @@ def index_refresh(
 
     The old index stays in use until the new one is complete.
     """
-    with user_errors(), _embedding_progress(f"embedding {ref}") as progress:
-        _print_build(apipilot.refresh_index(ref, progress=progress, home=home))
+    with user_errors(), PhaseProgress(f"refresh {ref}") as progress:
+        _print_build(apipilot.refresh_index(ref, phases=progress.update, home=home))
 
 
 @index_app.command("list")
@@ -225,6 +208,8 @@ def search(
     home: HomeOption = None,
 ) -> None:
     """Retrieve the APIs of LIBRARY that best match QUERY (no LM involved)."""
+    # one query per process: ONNX Runtime's graph optimisation would cost more than it saves
+    os.environ.setdefault(ONNX_OPTIMIZE_ENV, "0")
     with user_errors():
         found = apipilot.search(library, query, version=version, k=k, mode=mode, home=home)
         if json_output:
@@ -244,11 +229,28 @@ def search(
 @app.command("ask")
 def ask(
     requirement: Annotated[str, typer.Argument(help="What you want to do, in words.")],
-    library: Annotated[str, typer.Option("--library", "-l", help="Library name.")] = (
-        apipilot.DEFAULT_LIBRARY
-    ),
+    library: Annotated[
+        str | None,
+        typer.Option(
+            "--library",
+            "-l",
+            help="Library name. Default: every library of --libraries, else of the indexed "
+            f"project around this folder, else {apipilot.DEFAULT_LIBRARY}.",
+        ),
+    ] = None,
     version: Annotated[
-        str | None, typer.Option("--version", "-v", help="Library version (default: newest).")
+        str | None,
+        typer.Option(
+            "--version", "-v", help="Library version (default: the project's, else newest)."
+        ),
+    ] = None,
+    libraries: Annotated[
+        str | None,
+        typer.Option(
+            "--libraries",
+            help="Comma-separated libraries (name or name@version) to search together: each "
+            "subtask is answered by the library that matches it best.",
+        ),
     ] = None,
     k: Annotated[int, typer.Option("-k", help="APIs in the answer.", min=1, max=100)] = 10,
     code: Annotated[bool, typer.Option("--code", help="Also write code that uses them.")] = False,
@@ -274,8 +276,9 @@ def ask(
         )
         answer: apipilot.Recommendation | None = None
         with err.status("thinking…", spinner="dots") as status:
+            scope = [ref for ref in (libraries or "").split(",") if ref.strip()] or None
             for event in apipilot.stream_recommend(
-                requirement, library, version, options=options, home=home
+                requirement, library, version, options=options, home=home, libraries=scope
             ):
                 if isinstance(event, apipilot.Finished):
                     answer = event.recommendation
@@ -289,12 +292,16 @@ def ask(
 
 
 def _print_answer(answer: apipilot.Recommendation) -> None:
-    out.print(f"[bold]{answer.ref}[/] — {answer.requirement}\n", highlight=False)
+    refs = zip(answer.library.split(","), answer.version.split(","), strict=False)
+    where = ", ".join(f"{library}@{version}" for library, version in refs)
+    out.print(f"[bold]{where}[/] — {answer.requirement}\n", highlight=False)
     for i, subtask in enumerate(answer.subtasks, start=1):
         out.print(f"{i}. {subtask.text}  →  {', '.join(subtask.apis)}", highlight=False)
     out.print("\n[bold]Recommended APIs[/]")
+    several = "," in answer.library
     for api in answer.apis:
-        out.print(f"{api.rank:>2}. [bold]{api.display_name}[/]", highlight=False)
+        where = f"  [dim]({api.ref})[/]" if several else ""
+        out.print(f"{api.rank:>2}. [bold]{api.display_name}[/]{where}", highlight=False)
         out.print(f"    {api.summary}", highlight=False, markup=False)
         if api.signature:
             out.print(f"    signature: {api.signature}", highlight=False, markup=False)
@@ -332,7 +339,7 @@ def run_app(
         from apipilot.ui.web import asgi_app, build_app
 
         policy = source_policy(allow_root, allow_replace=True)
-        blocks = build_app(home, default_library=library, policy=policy)
+        blocks = build_app(home, default_library=library, policy=policy, warmup=True)
         serve(
             asgi_app(blocks),
             host,
@@ -361,3 +368,6 @@ register_eval(app)
 from apipilot.ui.cli_train import register as register_train  # noqa: E402
 
 register_train(app)
+from apipilot.ui.cli_project import register as register_project  # noqa: E402
+
+register_project(index_app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,7 +19,10 @@ from apipilot.ui.cli_serving import (
     source_policy,
 )
 from apipilot.ui.http_serve import serve
-from apipilot.ui.mcp_server import ServerOptions, create_server
+from apipilot.ui.warmup import Warmup, WarmupReport, lm_in_process, serving_steps
+
+if TYPE_CHECKING:  # the MCP SDK takes ~0.8 s to import: only `apipilot mcp` pays for it
+    from apipilot.ui.mcp_server import ServerOptions
 
 DEFAULT_PORT = 7861
 MCP_PATH = "/mcp"
@@ -28,10 +33,32 @@ def check_llm(llm: str | None) -> str | None:
     return None if llm is None else apipilot.check_lm_spec(llm)
 
 
-def serve_http(options: ServerOptions, host: str, port: int, **guard: Any) -> None:
-    """Serve streamable HTTP at http://HOST:PORT/mcp behind the Host/Origin/token guard."""
+def start_warmup(home: Path | None, llm: str | None, serving: threading.Event) -> Warmup:
+    """Load what the first calls need in the background; once loaded and ``serving`` (the
+    server answers requests), say so on stderr."""
+
+    def ready(report: WarmupReport) -> None:
+        serving.wait()
+        print(report.summary("apipilot MCP server"), file=sys.stderr, flush=True)
+
+    steps = serving_steps(home, llm, with_lm=lm_in_process(llm))
+    return Warmup(steps, on_ready=ready).start()
+
+
+def serve_http(
+    options: ServerOptions,
+    host: str,
+    port: int,
+    serving: threading.Event | None = None,
+    **guard: Any,
+) -> None:
+    """Serve streamable HTTP at http://HOST:PORT/mcp behind the Host/Origin/token guard;
+    ``serving`` is set once the server handles requests."""
+    from apipilot.ui.mcp_server import create_server
+
     app = create_server(options).streamable_http_app(streamable_http_path=MCP_PATH, host=host)
-    serve(app, host, port, banner="apipilot MCP server", path=MCP_PATH, **guard)
+    started = serving.set if serving is not None else None
+    serve(app, host, port, banner="apipilot MCP server", path=MCP_PATH, on_started=started, **guard)
 
 
 def register(app: typer.Typer) -> None:
@@ -67,6 +94,13 @@ def register(app: typer.Typer) -> None:
         ] = False,
         token: TokenOption = None,
         allowed_host: AllowedHostOption = None,
+        warmup: Annotated[
+            bool,
+            typer.Option(
+                help="Load the indexes, the embedder and an in-process LM in the background at "
+                "start; stderr says when the server is ready."
+            ),
+        ] = True,
     ) -> None:
         """Serve apipilot's tools to IDE agents over MCP (stdio, or streamable HTTP with --http).
 
@@ -75,14 +109,23 @@ def register(app: typer.Typer) -> None:
         embedder, and never replaces an existing index unless --allow-replace.
         """
         with user_errors(OSError):  # stderr only: in stdio mode stdout is the protocol
+            llm = check_llm(llm)
+            # started before the MCP SDK is imported: the two overlap
+            serving = threading.Event()
+            loading = start_warmup(home, llm, serving) if warmup else Warmup.finished()
+            from apipilot.ui.mcp_server import ServerOptions, create_server
+
             options = ServerOptions(
                 home=home,
-                llm=check_llm(llm),
+                llm=llm,
                 allow_write=allow_write,
                 policy=source_policy(allow_root, allow_replace=allow_replace),
+                warmup=loading,
             )
             if http:
                 guard = {"token": server_token(token), "allowed_hosts": allowed_host or []}
-                serve_http(options, host, port, **guard)
+                serve_http(options, host, port, serving, **guard)
             else:
-                create_server(options).run("stdio")
+                server = create_server(options)
+                serving.set()  # stdin is read from here on; what came before waits in the pipe
+                server.run("stdio")

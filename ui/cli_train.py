@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from apipilot.ui.cli_errors import err, user_errors
+from apipilot.ui.progress import PhaseProgress, logging_progress
 
 DEFAULT_OUT = Path("models/embedder-minilm-ft")
 
@@ -65,8 +66,9 @@ def embedder(
     libraries = training_libraries(library, exclude)
     data = DataConfig(libraries=libraries, exclude=tuple(exclude or ()), max_records=max_records)
     config = TrainConfig(epochs=epochs, seed=seed, max_steps=max_steps)
-    with user_errors(ValueError):
-        run_training(out, data, config, pairs_file=pairs, log=err.print)
+    with user_errors(ValueError), PhaseProgress() as progress:
+        log = logging_progress(progress, err.print, "train embedder")
+        run_training(out, data, config, pairs_file=pairs, log=log)
     err.print(f"adapter written to {out}")
 
 
@@ -115,10 +117,9 @@ def reranker(
         index_home=index_home or default_index_home(),
     )
     config = RerankConfig(epochs=epochs, seed=seed, loss=loss, max_steps=max_steps)
-    with user_errors(ValueError):
-        run_reranker_training(
-            out, data, config, pairs_file=pairs, validate_after=validate, log=err.print
-        )
+    with user_errors(ValueError), PhaseProgress() as progress:
+        log = logging_progress(progress, err.print, "train reranker")
+        run_reranker_training(out, data, config, pairs_file=pairs, validate_after=validate, log=log)
     err.print(f"reranker adapter written to {out}")
 
 

@@ -9,6 +9,7 @@ import typer
 
 from apipilot.ui.cli_errors import err, user_errors
 from apipilot.ui.cli_train import ExcludeOption, LibrariesOption, MaxStepsOption, training_libraries
+from apipilot.ui.progress import PhaseProgress, logging_progress
 
 DECOMPOSER_OUT = Path("models/decomposer-smollm2")
 
@@ -34,6 +35,7 @@ def decomposer(
     libraries = training_libraries(library, exclude)
     data = DecomposerData(libraries=libraries, exclude=tuple(exclude or ()), per_library=examples)
     config = DecomposerConfig(epochs=epochs, seed=seed, max_steps=max_steps)
-    with user_errors(ValueError):
-        run_decomposer_training(out, data, config, log=err.print)
+    with user_errors(ValueError), PhaseProgress() as progress:
+        log = logging_progress(progress, err.print, "train decomposer")
+        run_decomposer_training(out, data, config, log=log)
     err.print(f"decomposer adapter written to {out}")

@@ -10,7 +10,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +57,11 @@ def serve(
     allowed_hosts: Iterable[str] = (),
     banner: str,
     path: str = "",
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Bind (refusing a non-loopback host without a token), print ``banner`` with the URL on
-    stderr, and serve ``app`` behind the guard until interrupted."""
+    stderr, and serve ``app`` behind the guard until interrupted; ``on_started`` is called
+    (on another thread) once the server handles requests."""
     import anyio
     import uvicorn
 
@@ -68,7 +70,16 @@ def serve(
     print(f"{banner} on {url_of(host, sock, path)}", file=sys.stderr, flush=True)
     app = guarded(app, host, sock, token=token, allowed_hosts=allowed_hosts)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    if on_started is not None:
+        threading.Thread(target=_when_started, args=(server, on_started), daemon=True).start()
     anyio.run(lambda: server.serve(sockets=[sock]))
+
+
+def _when_started(server: Any, then: Callable[[], None]) -> None:
+    while not server.started and not server.should_exit:
+        time.sleep(0.02)
+    if server.started:
+        then()
 
 
 @dataclass

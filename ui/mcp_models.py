@@ -51,7 +51,11 @@ class ApiResult(Budgeted):
 
 class VersionInfo(BaseModel):
     version: str
-    id: str = Field(description="Context7-style id of this version: /library/version.")
+    id: str = Field(
+        description="Id of this version: /library/version, or /org/library/version when "
+        "resolve-library-id was asked for idShape 'org'."
+    )
+    org_id: str = Field(description="Context7-style id of this version: /org/library/version.")
     records: int | None = None
     embedder: str | None = None
     built_at: str | None = None
@@ -61,7 +65,10 @@ class VersionInfo(BaseModel):
 
 class LibraryInfo(BaseModel):
     library: str
-    id: str = Field(description="Context7-style id of the newest version: /library.")
+    id: str = Field(
+        description="Id of the newest version: /library, or /org/library with idShape 'org'."
+    )
+    org_id: str = Field(description="Context7-style id of the newest version: /org/library.")
     latest: str
     versions: list[VersionInfo]
 
@@ -90,6 +97,8 @@ class RecommendedApi(BaseModel):
     summary: str
     score: float
     source: str
+    library: str = Field(default="", description="The library the API belongs to.")
+    version: str = Field(default="", description="That library's version.")
 
 
 class RecommendResult(Budgeted):

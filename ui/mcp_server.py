@@ -1,36 +1,41 @@
 """apipilot as an MCP server: recommend, search and look up a library's APIs from an IDE agent.
 
 Tools (read-only unless noted): ``recommend_apis``, ``search_docs``, ``get_api``,
-``list_libraries``, the Context7-compatible ``resolve-library-id`` and ``query-docs`` (library
-ids ``/name`` or ``/name/version``), and ``build_index`` (writes; only with ``allow_write``).
+``list_libraries``, the Context7-compatible ``resolve-library-id``, ``query-docs`` and legacy
+``get-library-docs`` (library ids ``/org/project``, ``/org/project/version``, ``/name`` or
+``/name/version``; see ``ui.mcp_context7``), and ``build_index`` (writes; only with
+``allow_write``).
 
 Each result has a text answer cut to a token budget (``max_tokens``, default 2000, estimated as
 characters / 4; see ``ui.mcp_budget``) and structured content holding the same items. Every
 answer names the ``library@version`` that produced it. Expected failures (unknown library or
-API, bad arguments) come back as tool errors whose message says what would be valid.
+API, bad arguments) come back as tool errors whose message says what would be valid; argument
+validation failures too, rewritten by ``ui.mcp_arguments`` instead of pydantic's dump.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 import apipilot
 from apipilot import ApipilotError, IndexNotFound
 from apipilot.errors import echo
+from apipilot.ui.mcp_arguments import argument_error
 from apipilot.ui.mcp_budget import DEFAULT_MAX_TOKENS, clamp_budget, fit
+from apipilot.ui.mcp_context7 import ID_SHAPES, org_id, parse_library_id, shape_hint
 from apipilot.ui.mcp_models import (
     ApiResult,
     BuildResult,
@@ -40,6 +45,7 @@ from apipilot.ui.mcp_models import (
     ResolveResult,
     SearchResult,
 )
+from apipilot.ui.warmup import Warmup
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,23 @@ Library = Annotated[str, Field(description="Library name, e.g. 'torchdata' (see 
 Version = Annotated[
     str | None, Field(description="Library version, e.g. '0.7.1'; default: the newest indexed.")
 ]
+OptionalLibrary = Annotated[
+    str | None,
+    Field(
+        description="Library name, e.g. 'torchdata' (see list_libraries); default: every "
+        "library of `libraries`, else of the indexed project the server runs in."
+    ),
+]
+Libraries = Annotated[
+    list[str] | None,
+    Field(
+        description="Several libraries (name or name@version) to answer from together; each "
+        "subtask is answered by the library that fits it best.",
+        max_length=20,
+    ),
+]
+MAX_LIBRARY_ID_CHARS = 3 * (apipilot.LIMITS["name"] + 1)  # /org/project/version
+LEGACY_DEFAULT_TOKENS = 5000  # Context7 v1's get-library-docs default
 MaxTokens = Annotated[
     int | None,
     Field(
@@ -87,6 +110,8 @@ class ServerOptions:
     llm: str | None = None  # None: $APIPILOT_LLM or the embedded model; "none": no LM
     allow_write: bool = False
     policy: apipilot.SourcePolicy = field(default_factory=apipilot.SourcePolicy.default)
+    # loads the indexes, embedder and LM in the background; tools that need them wait for it
+    warmup: Warmup | None = None
 
 
 @contextmanager
@@ -121,29 +146,13 @@ def runs_local_lm(llm: str | None) -> bool:
     return apipilot.lm_runs_in_process(spec)
 
 
-def parse_library_id(library_id: str) -> tuple[str, str | None]:
-    """``/name`` or ``/name/version`` (also ``name`` and ``name@version``) to (name, version)."""
-    text = library_id.strip()
-    if "@" in text and not text.startswith("/"):
-        name, _, version = text.partition("@")
-        return name, version or None
-    parts = [p for p in text.split("/") if p]
-    if len(parts) == 1:
-        return parts[0], None
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    raise ToolError(
-        f"bad library id {echo(library_id)}: use /name or /name/version, e.g. /torchdata/0.7.1 "
-        "(resolve-library-id lists the ids)"
-    )
-
-
-def _hit_block(hit: dict[str, Any], with_doc: bool = False) -> str:
+def _hit_block(hit: dict[str, Any], with_doc: bool = False, with_ref: bool = False) -> str:
     name = hit["qualified_name"] or hit["name"]
     signature = hit["signature"]
     head = f"{hit['rank']}. {hit['name']}{signature if signature.startswith('(') else ''}"
     kind = f" [{hit['kind']}]" if hit.get("kind") else ""
-    lines = [f"{head} — {name}{kind}"]
+    where = f" ({hit['library']}@{hit['version']})" if with_ref else ""
+    lines = [f"{head} — {name}{kind}{where}"]
     if signature and not signature.startswith("("):
         lines.append(f"   signature: {signature}")
     text = (hit.get("doc") if with_doc else None) or hit["summary"]
@@ -167,15 +176,33 @@ def _library_block(library: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _libraries_with_ids(home: Path | None) -> list[dict[str, Any]]:
-    """Every library as a dict, with the Context7-style ids of it and of its versions."""
+IdShape = Literal["name", "org"]
+
+
+def _libraries_with_ids(home: Path | None, shape: IdShape = "name") -> list[dict[str, Any]]:
+    """Every library as a dict, with the ids of it and of its versions in both shapes:
+    ``org_id`` always, and ``id`` in ``shape`` (/name[/version] or /org/project[/version])."""
     libraries = []
     for library in apipilot.list_libraries(home):
         item = library.to_dict()
         name = item["library"]
-        versions = [v | {"id": f"/{name}/{v['version']}"} for v in item["versions"]]
-        libraries.append(item | {"id": f"/{name}", "versions": versions})
+        newest: dict[str, Any] = next(
+            (v for v in item["versions"] if v["version"] == item["latest"]), {}
+        )
+        org = org_id(name, newest.get("source"))
+        versions = []
+        for v in item["versions"]:
+            by_org = org_id(name, v.get("source"), v["version"])
+            by_name = f"/{name}/{v['version']}"
+            versions.append(v | {"id": by_org if shape == "org" else by_name, "org_id": by_org})
+        own = org if shape == "org" else f"/{name}"
+        libraries.append(item | {"id": own, "org_id": org, "versions": versions})
     return libraries
+
+
+def _known_versions(home: Path | None) -> dict[str, list[str]]:
+    """Every indexed library's built versions."""
+    return {lib.library: [v.version for v in lib.versions] for lib in apipilot.list_libraries(home)}
 
 
 class ApipilotTools:
@@ -183,7 +210,6 @@ class ApipilotTools:
 
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
-        self._lm_lock = threading.Lock()
 
     # ---- read-only tools -------------------------------------------------------------------
 
@@ -197,23 +223,28 @@ class ApipilotTools:
                 max_length=apipilot.LIMITS["requirement"],
             ),
         ],
-        library: Library,
+        library: OptionalLibrary = None,
         version: Version = None,
         k: Annotated[int, Field(description="APIs in the answer.", ge=1, le=100)] = 10,
         max_tokens: MaxTokens = None,
+        libraries: Libraries = None,
     ) -> Annotated[CallToolResult, RecommendResult]:
         """Recommend the APIs of a library for a requirement: the agent splits it into subtasks,
         retrieves candidates for each and reranks them. Answers with the subtasks, the APIs
-        (signature, summary, source) and the library@version that answered."""
+        (signature, summary, source, library and version) and the library@version that
+        answered. Without a library, every library of `libraries` (or of the indexed project
+        the server runs in) is searched and each subtask goes to the library that fits it."""
         with tool_errors():
-            result = self._recommend(requirement, library, version, k).to_dict()
+            result = self._recommend(requirement, library, version, k, libraries).to_dict()
             budget = clamp_budget(max_tokens)
             subtasks = "\n".join(
                 f"{i}. {s['text']} → {', '.join(s['apis']) or '(no API)'}"
                 for i, s in enumerate(result["subtasks"], start=1)
             )
+            several = "," in result["library"]  # each API says which library it is from
             api_blocks = [
-                _hit_block(a | {"rank": rank}) for rank, a in enumerate(result["apis"], start=1)
+                _hit_block(a | {"rank": rank}, with_ref=several)
+                for rank, a in enumerate(result["apis"], start=1)
             ]
             if api_blocks:
                 api_blocks[0] = "Recommended APIs, best first:\n" + api_blocks[0]
@@ -240,16 +271,25 @@ class ApipilotTools:
             return answer(fitted.text, RecommendResult, data)
 
     def _recommend(
-        self, requirement: str, library: str, version: str | None, k: int
+        self,
+        requirement: str,
+        library: str | None,
+        version: str | None,
+        k: int,
+        libraries: list[str] | None = None,
     ) -> apipilot.Recommendation:
         llm = self.options.llm
         options = apipilot.RecommendOptions(k=k, llm=llm)
-        # A model in this process generates for one request at a time; without one, or with a
-        # remote server, requests run in parallel.
-        with self._lm_lock if runs_local_lm(llm) else nullcontext():
-            return apipilot.recommend(
-                requirement, library, version, options=options, home=self.options.home
-            )
+        # Requests run in parallel: a model in this process is shared through one queue that
+        # serves older requests first and batches calls off a CPU (agents.lm.shared).
+        return apipilot.recommend(
+            requirement,
+            library,
+            version,
+            options=options,
+            home=self.options.home,
+            libraries=libraries,
+        )
 
     def search_docs(
         self,
@@ -348,12 +388,21 @@ class ApipilotTools:
         query: Annotated[
             str | None, Field(description="The task, for context (accepted, not needed).")
         ] = None,
+        idShape: Annotated[
+            IdShape,
+            Field(
+                description="'name': ids /name and /name/version (default); 'org': Context7's "
+                "/org/project and /org/project/version (org from the index's repository URL, "
+                "else the library name)."
+            ),
+        ] = "name",
         max_tokens: MaxTokens = None,
     ) -> Annotated[CallToolResult, ResolveResult]:
-        """Context7-compatible: turn a library name into apipilot library ids (/name for the
-        newest version, /name/version for one version) to pass to query-docs."""
+        """Context7-compatible: turn a library name into library ids (/name for the newest
+        version, /name/version for one version; /org/project[/version] with idShape='org')
+        to pass to query-docs. Every id shape is accepted by query-docs and get-library-docs."""
         with tool_errors():
-            libraries = _libraries_with_ids(self.options.home)
+            libraries = _libraries_with_ids(self.options.home, idShape)
             matches = _match_libraries(libraryName, libraries)
             if not matches:
                 known = ", ".join(lib["library"] for lib in libraries) or "none yet"
@@ -367,34 +416,94 @@ class ApipilotTools:
         self,
         libraryId: Annotated[
             str,
-            Field(description="Library id from resolve-library-id: /name or /name/version."),
+            Field(
+                description=f"Library id from resolve-library-id: {ID_SHAPES}, e.g. "
+                "/pandas-dev/pandas or /pandas-dev/pandas/2.2.2.",
+                min_length=1,
+                max_length=MAX_LIBRARY_ID_CHARS,
+            ),
         ],
         query: Query,
         limit: Annotated[int, Field(description="Most APIs to return.", ge=1, le=50)] = 8,
         max_tokens: MaxTokens = None,
+        tokens: Annotated[
+            int | None, Field(description="Same as max_tokens (the Context7 v1 name).")
+        ] = None,
     ) -> Annotated[CallToolResult, QueryDocsResult]:
         """Context7-compatible: documentation of the APIs of a library that match a query,
         with doc excerpts."""
         with tool_errors():
-            library, version = parse_library_id(libraryId)
-            found = apipilot.search(
-                library, query, version=version, k=limit, with_doc=True, home=self.options.home
-            ).to_dict()
-            hits = [{"doc": None} | hit for hit in found["results"]]
-            header = (
-                f"{found['library']}@{found['version']} documentation for "
-                f"{echo(found['query'])} ({len(hits)} APIs)"
-            )
-            blocks = [_hit_block(h, with_doc=True) for h in hits]
-            fitted = fit(header, blocks, clamp_budget(max_tokens))
-            data = found | {
-                "results": hits[: fitted.shown],
-                "library_id": f"/{found['library']}/{found['version']}",
-                "total": len(hits),
-                "truncated": fitted.truncated,
-                "tokens": fitted.tokens,
-            }
-            return answer(fitted.text, QueryDocsResult, data)
+            budget = max_tokens if max_tokens is not None else tokens
+            return self._docs(libraryId, query, limit, budget)
+
+    def get_library_docs(
+        self,
+        context7CompatibleLibraryID: Annotated[
+            str,
+            Field(
+                description=f"Library id from resolve-library-id: {ID_SHAPES}, e.g. "
+                "/pandas-dev/pandas or /pandas-dev/pandas/2.2.2.",
+                min_length=1,
+                max_length=MAX_LIBRARY_ID_CHARS,
+            ),
+        ],
+        topic: Annotated[
+            str | None,
+            Field(
+                description="Topic to focus the documentation on (e.g. 'read csv', "
+                "'groupby'); default: the library's best-matching APIs for its name.",
+                max_length=apipilot.LIMITS["query"],
+            ),
+        ] = None,
+        tokens: Annotated[
+            int | None,
+            Field(
+                description=f"Token budget of the answer (default {LEGACY_DEFAULT_TOKENS}; "
+                "clamped to 200 to 50000)."
+            ),
+        ] = None,
+        page: Annotated[
+            int, Field(description="Page of results, for more of them (1 to 10).", ge=1, le=10)
+        ] = 1,
+    ) -> Annotated[CallToolResult, QueryDocsResult]:
+        """Context7-compatible (v1 clients): documentation of a library's APIs, focused on a
+        topic, cut to a token budget. Newer clients call query-docs."""
+        with tool_errors():
+            library = context7CompatibleLibraryID
+            budget = clamp_budget(LEGACY_DEFAULT_TOKENS if tokens is None else tokens)
+            limit = max(5, min(50, budget // 200))
+            return self._docs(library, (topic or "").strip(), limit, budget, page)
+
+    def _docs(
+        self, library_id: str, query: str, limit: int, max_tokens: int | None, page: int = 1
+    ) -> CallToolResult:
+        """Documentation excerpts of the APIs of ``library_id`` that match ``query`` (the
+        library's name when empty); ``page`` skips the ``limit`` results of earlier pages."""
+        library, version = parse_library_id(library_id, _known_versions(self.options.home))
+        found = apipilot.search(
+            library,
+            query or library,
+            version=version,
+            k=min(limit * page, apipilot.LIMITS["k"]),
+            with_doc=True,
+            home=self.options.home,
+        ).to_dict()
+        found["results"] = found["results"][limit * (page - 1) :]
+        hits = [{"doc": None} | hit for hit in found["results"]]
+        header = (
+            f"{found['library']}@{found['version']} documentation for "
+            f"{echo(found['query'])} ({len(hits)} APIs)"
+        )
+        blocks = [_hit_block(h, with_doc=True) for h in hits]
+        fitted = fit(header, blocks, clamp_budget(max_tokens))
+        data = found | {
+            "results": hits[: fitted.shown],
+            "library_id": f"/{found['library']}/{found['version']}",
+            "total": len(hits),
+            "truncated": fitted.truncated,
+            "tokens": fitted.tokens,
+        }
+        return answer(fitted.text, QueryDocsResult, data)
 
     # ---- write tool (only with --allow-write) ---------------------------------------------
 
@@ -467,13 +576,64 @@ def _match_libraries(name: str, libraries: list[dict[str, Any]]) -> list[dict[st
     return [lib for _, _, lib in sorted(ranked, key=lambda t: (t[0], t[1]))]
 
 
+class ApipilotServer(MCPServer):
+    """The SDK's server, with argument errors a model can act on and a helpful unknown-tool
+    error (the SDK answers pydantic's validation dump and a bare "Unknown tool")."""
+
+    def __init__(self, options: ServerOptions) -> None:
+        super().__init__(
+            "apipilot",
+            version=apipilot.__version__,
+            instructions=INSTRUCTIONS,
+            log_level="WARNING",
+        )
+        self.options = options
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError:
+            raise
+        except ToolError as exc:
+            tools = {tool.name: tool for tool in await self.list_tools()}
+            if name not in tools:
+                raise ToolError(
+                    f"unknown tool {echo(name)}; tools: {', '.join(sorted(tools))}"
+                ) from None
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            hint = shape_hint(_known_versions(self.options.home))
+            message = argument_error(name, cause, arguments, tools[name].input_schema, hint)
+            # keep the ValidationError as the cause: the SDK then logs field names only
+            raise ToolError(message) from cause
+
+
+# the tools that load an index, the embedder or the LM
+NEEDS_WARMUP = frozenset(
+    {"recommend_apis", "search_docs", "get_api", "query-docs", "get-library-docs"}
+)
+
+
+def after_warmup(warmup: Warmup, tool: Callable[..., Any]) -> Callable[..., Any]:
+    """``tool``, waiting first for ``warmup`` to finish (so nothing is loaded twice); the same
+    signature and annotations, which the SDK reads to describe the tool."""
+
+    @functools.wraps(tool)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warmup.wait()
+        return tool(*args, **kwargs)
+
+    return wrapper
+
+
 def create_server(options: ServerOptions | None = None) -> MCPServer:
     """An MCP server with apipilot's tools; ``build_index`` only when writes are allowed."""
     options = options or ServerOptions()
     tools = ApipilotTools(options)
-    server: MCPServer = MCPServer(
-        "apipilot", version=apipilot.__version__, instructions=INSTRUCTIONS, log_level="WARNING"
-    )
+    server = ApipilotServer(options)
     read_only: list[tuple[str, str, Callable[..., Any]]] = [
         ("recommend_apis", "Recommend APIs for a requirement", tools.recommend_apis),
         ("search_docs", "Search a library's APIs", tools.search_docs),
@@ -481,8 +641,11 @@ def create_server(options: ServerOptions | None = None) -> MCPServer:
         ("list_libraries", "Indexed libraries and versions", tools.list_libraries),
         ("resolve-library-id", "Resolve a library id", tools.resolve_library_id),
         ("query-docs", "Query a library's documentation", tools.query_docs),
+        ("get-library-docs", "Get a library's documentation", tools.get_library_docs),
     ]
     for name, title, fn in read_only:
+        if options.warmup is not None and name in NEEDS_WARMUP:
+            fn = after_warmup(options.warmup, fn)
         server.add_tool(fn, name=name, title=title, annotations=READ_ONLY, structured_output=True)
     if options.allow_write:
         server.add_tool(

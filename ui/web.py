@@ -12,6 +12,7 @@ from typing import Any
 import apipilot
 from apipilot.ui.offline import set_offline_defaults
 from apipilot.ui.settings import settings_path
+from apipilot.ui.warmup import Warmup, lm_in_process, serving_steps
 from apipilot.ui.web_results import default_results_dir
 from apipilot.ui.web_settings import current_settings
 from apipilot.ui.web_tabs import chat_tab, indexes_tab, results_tab, settings_tab
@@ -24,18 +25,24 @@ def build_app(
     config_file: Path | None = None,
     results_dir: Path | None = None,
     policy: apipilot.SourcePolicy | None = None,
+    warmup: bool = False,
 ) -> Any:
     """The app for the indexes in ``home``; settings in ``config_file`` (default: see
     ``settings_path``). ``policy`` limits what the Indexes tab may build from (default: the
-    current directory and the user's documents; rebuilding an existing index is allowed)."""
+    current directory and the user's documents; rebuilding an existing index is allowed).
+    With ``warmup``, the indexes, the embedder and the configured LM load in the background
+    and a status line says so until they are ready."""
     set_offline_defaults()
     import gradio as gr
 
     config = config_file or settings_path(apipilot.index_home(home))
     settings, settings_warning = current_settings(config)
 
+    loading = start_warmup(home, settings.llm) if warmup else None
     with gr.Blocks(title="apipilot") as demo:
         gr.Markdown("# apipilot\nWhich APIs of a library do what you want to do?")
+        if loading is not None:
+            warmup_status(gr, loading)
         with gr.Tab("Chat", id="chat"):
             chat = chat_tab(gr, home, config, default_library)
         with gr.Tab("Indexes", id="indexes"):
@@ -50,6 +57,26 @@ def build_app(
 
         demo.load(on_load, chat.library, [*indexes.outputs, *form.outputs, *results.outputs])
     return demo
+
+
+def start_warmup(home: Path | None, llm: str) -> Warmup:
+    """Load the indexes, the embedder and (if it runs here) the LM ``llm`` in the background."""
+    steps = serving_steps(home, llm, with_lm=lm_in_process(llm))
+    return Warmup(steps).start()
+
+
+def warmup_status(gr: Any, loading: Warmup) -> Any:
+    """A status line that reads "loading…" until ``loading`` is done, then what it loaded."""
+
+    def text() -> str:
+        if loading.report is None:
+            return "⏳ *Loading the indexes and models… the first answer waits for them.*"
+        return f"✅ *{loading.report.summary('apipilot')}*"
+
+    status = gr.Markdown(text(), elem_id="warmup-status")
+    timer = gr.Timer(1.0, active=not loading.ready)
+    timer.tick(lambda: (text(), gr.Timer(active=not loading.ready)), None, [status, timer])
+    return status
 
 
 def app_policy() -> apipilot.SourcePolicy:

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 CANDIDATES_SHOWN = 5
 SIGNATURE_CHARS = 90
 SUMMARY_CHARS = 200
+ALL_LIBRARIES = "(all libraries)"  # the chat's choice that answers from every library in scope
 EXAMPLE_CHARS = 120
 STEP_TITLES = {
     "skills": "Skills",
@@ -155,7 +156,8 @@ def render_api(rank: int, api: dict[str, Any]) -> str:
     if signature and not signature.startswith("("):
         signature = f"({signature})"
     signature = f" `{_clip(signature, SIGNATURE_CHARS)}`" if signature else ""
-    head = f"{rank}. **`{_code(name)}`**{signature} — score {api['score']:.3f}"
+    where = f" `{api['library']}@{api['version']}`" if api.get("library") else ""
+    head = f"{rank}. **`{_code(name)}`**{signature}{where} — score {api['score']:.3f}"
     summary = _clip(_inline(api["summary"]), SUMMARY_CHARS)
     source = f" <small>({_inline(api['source'])})</small>" if api["source"] else ""
     return f"{head}  \n   {summary}{source}"
@@ -238,12 +240,14 @@ def chat_stream(
         options = apipilot.RecommendOptions(
             k=settings.k, write_code=settings.write_code, rerank=settings.rerank, llm=settings.llm
         )
+        several = library == ALL_LIBRARIES
         events = apipilot.stream_recommend(
             next_requirement(message, conversation, library, version or ""),
-            library,
-            version or None,
+            None if several else library,
+            None if several else version or None,
             options=options,
             home=home,
+            libraries=None if not several else libraries_in_scope(home),
         )
         for event in events:
             if isinstance(event, apipilot.Started):
@@ -279,6 +283,14 @@ def _error(text: str) -> ChatView:
     return ChatView(f"⚠️ **Error:** {text}", error=text, done=True)
 
 
+def libraries_in_scope(home: Path | None) -> list[str] | None:
+    """What ``ALL_LIBRARIES`` searches: None (the indexed project around the app, at its
+    versions) inside one, else every indexed library at its newest version."""
+    if apipilot.project_libraries(home):
+        return None
+    return [lib.library for lib in apipilot.list_libraries(home)]
+
+
 def short_name(candidate: Mapping[str, Any]) -> str:
     """A candidate's qualified name cut to its last two parts: the module tells same-named
     APIs apart (iter.Shuffler, map.Shuffler)."""
@@ -287,8 +299,11 @@ def short_name(candidate: Mapping[str, Any]) -> str:
 
 
 def library_choices(home: Path | None, preferred: str = DEFAULT_LIBRARY) -> tuple[list[str], str]:
-    """Libraries with an index, and the one to select (``preferred`` when built)."""
+    """Libraries with an index (then ``ALL_LIBRARIES`` when there are several), and the one to
+    select (``preferred`` when built)."""
     libraries = [lib.library for lib in apipilot.list_libraries(home)]
+    if len(libraries) > 1:
+        libraries.append(ALL_LIBRARIES)
     if preferred in libraries:
         return libraries, preferred
     return libraries, libraries[0] if libraries else ""
@@ -296,7 +311,7 @@ def library_choices(home: Path | None, preferred: str = DEFAULT_LIBRARY) -> tupl
 
 def version_choices(home: Path | None, library: str | None) -> tuple[list[str], str]:
     """Built versions, newest first, and the one to select (torchdata: 0.7.1 when built)."""
-    if not library:
+    if not library or library == ALL_LIBRARIES:
         return [], ""
     try:
         found = [lib for lib in apipilot.list_libraries(home) if lib.library == library]

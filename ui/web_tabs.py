@@ -26,6 +26,7 @@ from apipilot.ui.web_results import load_results
 from apipilot.ui.web_settings import LM_CHOICES, LM_TARGET_HINT, current_settings, save_form
 
 UPLOAD_TYPES = [".jsonl", ".json", ".md", ".markdown", ".rst", ".txt"]
+CHAT_CONCURRENCY = 8  # chats answered at once; their LM calls share one queue
 PLACEHOLDER = "e.g. list the CSV files in a folder, parse their rows, shuffle and batch them"
 Home = Path | None
 
@@ -121,8 +122,11 @@ def chat_tab(gr: Any, home: Home, config: Path, default_library: str) -> ChatTab
 
     chat_outputs = [chatbot, message, status, code, names, conversation]
     chat_inputs = [message, chatbot, library, version, conversation]
-    message.submit(respond, chat_inputs, chat_outputs)
-    send.click(respond, chat_inputs, chat_outputs)
+    # Gradio runs one event of a listener at a time unless told otherwise; chats of different
+    # sessions may run together: their LM calls share one model and queue (agents.lm.shared).
+    chat_queue = {"concurrency_limit": CHAT_CONCURRENCY, "concurrency_id": "chat"}
+    message.submit(respond, chat_inputs, chat_outputs, **chat_queue)
+    send.click(respond, chat_inputs, chat_outputs, **chat_queue)
     new_chat.click(lambda: ([], "", "", "", "", Conversation()), None, chat_outputs)
 
     def pick_library(lib: str | None) -> Any:

@@ -34,7 +34,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +64,12 @@ def read_python_package(
     version: str | None = None,
     *,
     inspect: bool = False,
+    search_paths: Sequence[Path] | None = None,
 ) -> tuple[ReadReport, str, str]:
     """Read the package ``target`` names (see :func:`find_roots`) into records.
+
+    ``search_paths`` (e.g. another environment's site-packages) replaces ``sys.path`` for
+    finding the package, the packages it re-exports from, and its metadata.
 
     Returns ``(report, library, version)``; library and version come from the package
     metadata (or pyproject.toml, or ``__version__``) unless given. The library's code is
@@ -86,18 +90,19 @@ def read_python_package(
             return False
         loaded.add(package)
         try:
-            _load(PackageRoot(package, roots[0].search_path, None), collection, inspect)
+            root = PackageRoot(package, roots[0].search_path, None)
+            _load(root, collection, inspect, search_paths)
         except SourceError:
             return False
         return True
 
     walker = _Walker(report, load_external)
     with _captured_griffe_logs() as logs:
-        modules = [_load(root, collection, inspect) for root in roots]
+        modules = [_load(root, collection, inspect, search_paths) for root in roots]
         for root, module in zip(roots, modules, strict=True):
             walker.collect_module(module, module.path)
             _report_unloaded(root, module, logs, report)
-    info = project_info(roots[0])
+    info = project_info(roots[0], search_paths)
     library = library or info.name or roots[0].name
     version = version or info.version or _dunder_version(modules[0]) or "unknown"
     with _captured_griffe_logs():
@@ -108,10 +113,17 @@ def read_python_package(
     return report, library, version
 
 
-def _load(root: PackageRoot, collection: griffe.ModulesCollection, inspect: bool) -> griffe.Module:
-    # The target's folder first, then sys.path for the packages it re-exports from.
+def _load(
+    root: PackageRoot,
+    collection: griffe.ModulesCollection,
+    inspect: bool,
+    environment: Sequence[Path] | None = None,
+) -> griffe.Module:
+    # The target's folder first, then the environment (default sys.path) for the packages
+    # it re-exports from.
+    rest: list[str | Path] = list(environment) if environment is not None else list(sys.path)
     search_paths: list[str | Path] | None = (
-        [root.search_path, *sys.path] if root.search_path else None
+        [root.search_path, *rest] if root.search_path else rest if environment is not None else None
     )
     loader = griffe.GriffeLoader(
         search_paths=search_paths, modules_collection=collection, allow_inspection=inspect

@@ -7,7 +7,7 @@ import importlib.metadata
 import importlib.util
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,23 @@ NOT_LIBRARY_DIRS = frozenset(
 NOT_LIBRARY_FILES = frozenset({"setup", "conftest", "noxfile", "tasks", "fabfile", "manage"})
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 PROJECT = 60  # detection score of a source tree with project files
+ENVIRONMENT_MARK = "@"  # pkg:NAME[,NAME2]@/path/to/site-packages: read from that folder
+
+
+def package_source(import_names: Sequence[str], site_packages: Path | str) -> str:
+    """The ``pkg:`` source of a distribution installed in another environment:
+    ``pkg:NAME[,NAME2]@SITE_PACKAGES`` (its top-level import names, where they lie)."""
+    return f"pkg:{','.join(import_names)}{ENVIRONMENT_MARK}{site_packages}"
+
+
+def split_package_source(text: str) -> tuple[str, list[Path] | None]:
+    """``pkg:NAME@SITE`` to ``("pkg:NAME", [SITE])``; any other text to ``(text, None)``."""
+    if not text.startswith("pkg:") or ENVIRONMENT_MARK not in text:
+        return text, None
+    names, _, site = text.partition(ENVIRONMENT_MARK)
+    if not site:
+        raise SourceError(f"{text}: give the site-packages folder after {ENVIRONMENT_MARK!r}")
+    return names, [Path(site)]
 
 
 @dataclass(frozen=True)
@@ -64,9 +81,15 @@ class PythonReader:
     ) -> ReadSource:
         from apipilot.indexes.readers.python_package import read_python_package
 
-        name = target.text.removeprefix("pkg:")
+        name, search_paths = split_package_source(target.text)
+        if search_paths is not None and not search_paths[0].is_dir():
+            raise SourceError(f"{target.text}: no folder {search_paths[0]} to read packages from")
         report, library, version = read_python_package(
-            name, library, version, inspect=options.inspect
+            name if search_paths is not None else name.removeprefix("pkg:"),
+            library,
+            version,
+            inspect=options.inspect,
+            search_paths=search_paths,
         )
         return ReadSource(report, library, version, target.text)
 
@@ -127,7 +150,8 @@ def find_roots(
     """
     text = str(target)
     if isinstance(target, str) and text.startswith("pkg:"):
-        return [PackageRoot(text.removeprefix("pkg:"), None, None)]
+        names = [name for name in text.removeprefix("pkg:").split(",") if name]
+        return [PackageRoot(name, None, None) for name in names]
     path = Path(target)
     if path.is_file() and path.suffix == ".py":
         return [PackageRoot(path.stem, path.parent, path)]
@@ -182,16 +206,16 @@ class ProjectInfo:
     version: str | None
 
 
-def project_info(root: PackageRoot) -> ProjectInfo:
+def project_info(root: PackageRoot, search_paths: Sequence[Path] | None = None) -> ProjectInfo:
     """Distribution name and version of an installed package, or from a nearby pyproject.toml.
 
     For a folder, the installed metadata is used only when it is that very folder, so a
     source checkout of an installed library reports its own version, not the installed one.
+    ``search_paths`` (another environment's site-packages) replaces ``sys.path``.
     """
-    for dist_name in _distribution_names(root.name):
-        try:
-            dist = importlib.metadata.distribution(dist_name)
-        except importlib.metadata.PackageNotFoundError:
+    for dist_name in _distribution_names(root.name, search_paths):
+        dist = _distribution(dist_name, search_paths)
+        if dist is None:
             continue
         if root.path is None or _same_path(Path(str(dist.locate_file(root.path.name))), root.path):
             return ProjectInfo(dist.metadata["Name"] or dist_name, dist.version)
@@ -203,11 +227,36 @@ def project_info(root: PackageRoot) -> ProjectInfo:
     return ProjectInfo(None, None)
 
 
-def _distribution_names(import_name: str) -> Iterator[str]:
+def _distribution(
+    name: str, search_paths: Sequence[Path] | None
+) -> importlib.metadata.Distribution | None:
+    if search_paths is None:
+        try:
+            return importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+    paths = [str(p) for p in search_paths]
+    return next(iter(importlib.metadata.distributions(name=name, path=paths)), None)
+
+
+def _distribution_names(
+    import_name: str, search_paths: Sequence[Path] | None = None
+) -> Iterator[str]:
     """A distribution named like the import name first (``griffe`` before ``griffelib``,
     which ships the files of ``import griffe``), then those that ship it."""
     yield import_name
-    yield from (d for d in _import_names().get(import_name, []) if d != import_name)
+    names = _import_names() if search_paths is None else _import_names_in(tuple(search_paths))
+    yield from (d for d in names.get(import_name, []) if d != import_name)
+
+
+def _import_names_in(search_paths: tuple[Path, ...]) -> Mapping[str, list[str]]:
+    """Top-level import name to distribution names, for the distributions in ``search_paths``."""
+    found: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions(path=[str(p) for p in search_paths]):
+        name = dist.metadata["Name"]
+        for top in {f.parts[0].removesuffix(".py") for f in dist.files or () if f.parts}:
+            found.setdefault(top, []).append(name)
+    return found
 
 
 @functools.cache
