@@ -28,6 +28,7 @@ import typing as _typing
 from apipilot._indexes import (
     VECTOR_INDEX_KINDS,
     Corpus,
+    PhaseProgress,
     Progress,
     build_index,
     build_missing_defaults,
@@ -140,6 +141,7 @@ __all__ = [
     "LibraryInfo",
     "LibraryVersion",
     "ModelError",
+    "PhaseProgress",
     "Progress",
     "ProjectSummary",
     "RecommendEvent",

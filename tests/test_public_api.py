@@ -54,6 +54,7 @@ EXPORTED = {
     "LM_ENV_VAR",
     "LM_KINDS",
     "NO_LM",
+    "PhaseProgress",
     "Progress",
     "RecommendOptions",
     "SEARCH_MODES",

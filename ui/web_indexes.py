@@ -87,6 +87,7 @@ def try_build(
     *,
     skip_bad: bool = False,
     progress: apipilot.Progress | None = None,
+    phases: apipilot.PhaseProgress | None = None,
     policy: apipilot.SourcePolicy | None = None,
 ) -> tuple[bool, str]:
     """Build from ``source`` (package name, path, Sphinx URL, ``corpus:…``) or an uploaded
@@ -105,6 +106,7 @@ def try_build(
             embedder=embedder_spec.strip(),
             strict=not skip_bad,
             progress=progress,
+            phases=phases,
             policy=policy,
             home=home,
         )

@@ -27,6 +27,7 @@ from apipilot.ui.web_settings import LM_CHOICES, LM_TARGET_HINT, current_setting
 
 UPLOAD_TYPES = [".jsonl", ".json", ".md", ".markdown", ".rst", ".txt"]
 CHAT_CONCURRENCY = 8  # chats answered at once; their LM calls share one queue
+BUILD_PHASES = {"read": "reading the source", "embed": "embedding", "write": "writing the index"}
 PLACEHOLDER = "e.g. list the CSV files in a folder, parse their rows, shuffle and batch them"
 Home = Path | None
 
@@ -215,13 +216,14 @@ def indexes_tab(
         current: str | None,
         progress: Any = gr.Progress(),  # noqa: B008 (Gradio's injection idiom)
     ) -> tuple[Any, ...]:
-        progress(0, desc="reading the source")
+        progress(0, desc=BUILD_PHASES["read"])
 
-        def report(done: int, total: int) -> None:
-            progress((done, total), desc="embedding", unit="records")
+        def report(phase: str, done: int, total: int) -> None:
+            label = BUILD_PHASES.get(phase, phase)
+            progress((done, total) if total else None, desc=label, unit="records")
 
         built, note = try_build(
-            home, src, file, lib, ver, emb, skip_bad=skip, progress=report, policy=policy
+            home, src, file, lib, ver, emb, skip_bad=skip, phases=report, policy=policy
         )
         cleared = (gr.update(value=""), gr.update(value=None)) if built else (src, file)
         return (note, *cleared, *updates(current))
