@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +11,8 @@ from apipilot._limits import MAX_SOURCE_CHARS, capped, library_input, name_input
 from apipilot._results import BuildSummary, IndexInfo, LibraryInfo, LibraryVersion
 from apipilot._stores import store_for
 from apipilot.errors import ConfigError
+from apipilot.indexes.builder import PhaseProgress as PhaseProgress
+from apipilot.indexes.builder import Progress as Progress
 from apipilot.indexes.corpora import shipped_corpora
 from apipilot.indexes.policy import SourcePolicy
 from apipilot.indexes.store import IndexEntry, parse_ref
@@ -21,9 +23,6 @@ if TYPE_CHECKING:
     from apipilot.indexes.building import BuildResult
     from apipilot.indexes.store import IndexStore
 
-Progress = Callable[[int, int], None]  # (records embedded, records to embed)
-# (phase, done, total): "read" (records read), "embed", "write"; a total of 0: not known yet
-PhaseProgress = Callable[[str, int, int], None]
 VECTOR_INDEX_KINDS: tuple[str, ...] = KINDS
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,8 +12,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from mcp import StdioServerParameters
+from mcp.types import CallToolResult
 
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.embedder import HashingEmbedder
@@ -72,3 +75,18 @@ def http_server(home: Path, *extra: str, timeout: float = 60.0) -> Iterator[str]
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def text(result: CallToolResult) -> str:
+    """The text answer of a tool call."""
+    block = result.content[0]
+    assert block.type == "text"
+    return block.text
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    """The structured answer of a successful tool call, checked to be plain JSON."""
+    assert not result.is_error, text(result)
+    assert result.structured_content is not None
+    data: dict[str, Any] = json.loads(json.dumps(result.structured_content))
+    return data

@@ -14,11 +14,9 @@ Ids come as ``/org/project`` or ``/org/project/version``, e.g. ``/vercel/next.js
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -29,7 +27,7 @@ from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.embedder import HashingEmbedder
 from apipilot.ui.mcp_context7 import org_id, parse_library_id
 from tests.conftest import make_record
-from tests.mcp_helpers import build_demo_home, http_server, stdio_params
+from tests.mcp_helpers import build_demo_home, http_server, ok, stdio_params, text
 
 PANDAS_SOURCE = "https://github.com/pandas-dev/pandas/tree/v2.2.2/doc"
 PANDAS_APIS = [
@@ -70,19 +68,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def http_url(home: Path) -> Iterator[str]:
     with http_server(home) as url:
         yield url
-
-
-def text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert block.type == "text"
-    return block.text
-
-
-def ok(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text(result)
-    assert result.structured_content is not None
-    data: dict[str, Any] = json.loads(json.dumps(result.structured_content))
-    return data
 
 
 def error(result: CallToolResult) -> str:

@@ -10,10 +10,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult
 
 from tests.conftest import DEMO
-from tests.mcp_helpers import build_demo_home, http_server, stdio_params
+from tests.mcp_helpers import build_demo_home, http_server, ok, stdio_params, text
 
 READ_ONLY_TOOLS = {
     "recommend_apis",
@@ -36,20 +35,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def http_url(home: Path) -> Iterator[str]:
     with http_server(home) as url:
         yield url
-
-
-def text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert block.type == "text"
-    return block.text
-
-
-def ok(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text(result)
-    assert result.structured_content is not None
-    json.dumps(result.structured_content)  # plain JSON
-    data: dict[str, Any] = result.structured_content
-    return data
 
 
 async def check_every_tool(client: Client) -> None:

@@ -21,7 +21,7 @@ import apipilot
 from apipilot.ui.http_serve import BackgroundServer, start_background
 from apipilot.ui.web_indexes import try_build
 from tests.conftest import DEMO, make_record
-from tests.mcp_helpers import ENV, SERVER, build_demo_home, http_server, stdio_params
+from tests.mcp_helpers import ENV, SERVER, build_demo_home, http_server, stdio_params, text
 
 TOKEN = "team-token-0123456789abcdef"
 
@@ -98,12 +98,6 @@ def test_app_source_box_reads_only_allowed_roots(home: Path, tmp_path: Path) -> 
     assert built, note
 
 
-def _text(result: CallToolResult) -> str:
-    block = result.content[0]
-    assert block.type == "text"
-    return block.text
-
-
 def test_mcp_build_index_accepts_only_what_it_says(home: Path, tmp_path: Path) -> None:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
@@ -139,8 +133,8 @@ def test_mcp_build_index_accepts_only_what_it_says(home: Path, tmp_path: Path) -
     results = anyio.run(main)
     for case, result in results["refused"].items():
         assert result.is_error, case
-        assert "not allowed" in _text(result) or "may not replace" in _text(result), case
-    assert not results["built"].is_error, _text(results["built"])
+        assert "not allowed" in text(result) or "may not replace" in text(result), case
+    assert not results["built"].is_error, text(results["built"])
     after = {i.ref: i.records for i in apipilot.list_indexes(home)}
     assert after.pop("ok@1") == len(DEMO)
     assert after == before  # torchdata@0.7.1 still holds its 95 records, /etc built nothing
