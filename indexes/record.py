@@ -7,7 +7,17 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-KINDS = ("module", "class", "function", "method", "attribute", "datapipe", "section", "api")
+KINDS = (
+    "module",
+    "class",
+    "function",
+    "method",
+    "attribute",
+    "datapipe",
+    "section",
+    "api",
+    "guide",
+)
 
 # The record kind of each Python object type of Sphinx (inventory roles, reST directives).
 SPHINX_KINDS = {
@@ -33,6 +43,11 @@ class ApiRecord:
     (``Shuffler``); ``aliases`` holds other names for the same API (the functional name
     ``shuffle``, re-export paths). ``doc`` is the full documentation text; ``summary`` its
     first sentence.
+
+    A ``guide`` record is one section of narrative documentation: ``name`` is the section's
+    title, ``qualified_name`` its title path (``Page / Section``), ``doc`` its prose,
+    ``examples`` its code blocks, ``source`` its URL or path, and ``links`` the qualified names
+    of the reference APIs of the same index it names.
     """
 
     id: str
@@ -47,6 +62,7 @@ class ApiRecord:
     doc: str = ""
     examples: tuple[str, ...] = ()
     source: str = ""
+    links: tuple[str, ...] = ()
 
     def search_text(self) -> str:
         """The text that is embedded and BM25-indexed for this record."""
@@ -66,6 +82,10 @@ class ApiRecord:
         data = asdict(self)
         data["aliases"] = list(self.aliases)
         data["examples"] = list(self.examples)
+        if self.links:
+            data["links"] = list(self.links)
+        else:
+            data.pop("links")
         return data
 
     @classmethod
@@ -73,7 +93,7 @@ class ApiRecord:
         """Build a record from its dict form; unknown keys are ignored, lists become tuples."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for key in ("aliases", "examples"):
+        for key in ("aliases", "examples", "links"):
             if key in values:
                 values[key] = tuple(str(v) for v in values[key] or ())
         for key in ("id", "library", "version", "name"):
