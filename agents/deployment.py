@@ -16,6 +16,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from apipilot.agents import defaults
 from apipilot.agents.context import AgentContext
 from apipilot.agents.graph import Node, build_graph
 from apipilot.agents.recommend import build_context, shape_answer
@@ -29,9 +30,10 @@ class DeploymentContext:
     version: str | None = None
     k: int = 10
     llm: str | None = None  # LM spec; None: $APIPILOT_LLM or the embedded model
-    write_code: bool = False
-    rerank: bool = True
+    write_code: bool = defaults.WRITE_CODE
+    rerank: bool = defaults.RERANK
     reranker: str | None = None  # cross-encoder spec; None: $APIPILOT_RERANKER or the default
+    decomposer: str = defaults.DECOMPOSER
 
 
 class DeploymentState(AgentState, total=False):
@@ -49,6 +51,7 @@ def agent_context(settings: DeploymentContext) -> AgentContext:
         rerank=settings.rerank,
         llm=settings.llm,
         reranker=settings.reranker,
+        decomposer=settings.decomposer,
     )
 
 

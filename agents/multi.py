@@ -100,7 +100,7 @@ class RoutedIndex(ApiIndex):
             mapping = self._to_routed[n]
             results.append(
                 [
-                    SearchHit(self._routed(hit.record, mapping), hit.score)
+                    SearchHit(self._routed(hit.record, mapping), hit.score, hit.evidence)
                     for hit in self.members[n].search(query, k, mode)
                 ]
             )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from functools import wraps
 from typing import Any
 
@@ -17,7 +19,9 @@ from langgraph.types import Send
 from apipilot.agents import prompts
 from apipilot.agents.code_check import check_code
 from apipilot.agents.context import AgentContext
+from apipilot.agents.evidence import demonstration_votes
 from apipilot.agents.examples import Demonstration
+from apipilot.agents.merge import merge_rankings
 from apipilot.agents.quoting import quote_doc
 from apipilot.agents.rerank import LikelihoodReranker
 from apipilot.agents.state import AgentState, Candidate, RetrieveTask
@@ -87,11 +91,17 @@ def examples(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
 
 @timed("decompose")
 def decompose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Subtasks by ``context.decomposer``: the clause splitter, the LM's list, or both (the
+    clauses first, then the LM's steps they do not already hold). Without a usable LM
+    output the clauses answer."""
     requirement = state["requirement"]
-    lm = runtime.context.lm
+    ctx = runtime.context
+    lm = ctx.lm
     fallback = split_clauses(requirement)
     if lm is None:
         return {"subtasks": fallback, "paths": {"decompose": "fallback"}}
+    if ctx.decomposer == "clauses":
+        return {"subtasks": fallback, "paths": {"decompose": "skipped"}}
     demos = [Demonstration.from_dict(d) for d in state.get("examples", [])]
     prompt = prompts.decompose_prompt(requirement, demos)
     try:
@@ -102,7 +112,15 @@ def decompose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     subtasks = valid_subtasks(parse_numbered_list(text), requirement, echoed)
     if subtasks is None:
         return {"subtasks": fallback, **_fallback_marks("decompose", f"unusable list {text!r}")}
+    if ctx.decomposer == "union":
+        subtasks = union_subtasks(fallback, subtasks)
     return {"subtasks": subtasks, "paths": {"decompose": "lm"}}
+
+
+def union_subtasks(clauses: list[str], written: list[str]) -> list[str]:
+    """The clauses, then each LM step that is not already one of them (case-insensitive)."""
+    seen = {c.lower() for c in clauses}
+    return clauses + [s for s in written if s.lower() not in seen]
 
 
 def fan_out(state: AgentState) -> list[Send]:
@@ -115,8 +133,8 @@ def fan_out(state: AgentState) -> list[Send]:
 @timed("retrieve")
 def retrieve(task: RetrieveTask, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     ctx = runtime.context
-    hits = ctx.index.search(task["query"], ctx.candidates_per_subtask)
-    found = [Candidate(id=h.record.id, score=h.score) for h in hits]
+    hits = ctx.index.search(task["query"], max(ctx.candidates_per_subtask, ctx.merge.depth))
+    found = [Candidate(id=h.record.id, score=h.score, evidence=h.evidence) for h in hits]
     return {"candidates": {task["key"]: found}}
 
 
@@ -138,15 +156,22 @@ def rerank(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     chosen: dict[str, list[str]] = {}
     notes: list[str] = []
     chosen[REQUIREMENT_KEY] = retrieval[REQUIREMENT_KEY]  # only fills the tail: not scored
-    for key in keys[:-1]:
-        query = state["subtasks"][int(key)]
+
+    def order(key: str) -> list[str]:
+        return scorer.order(state["subtasks"][int(key)], retrieval[key][:RERANK_DEPTH])
+
+    # The subtasks are independent: score them at once (a served LM answers them in
+    # parallel; an in-process one queues them), each in this request's context.
+    with ThreadPoolExecutor(max_workers=max(1, len(keys) - 1)) as pool:
+        futures = {key: pool.submit(copy_context().run, order, key) for key in keys[:-1]}
+    for key, future in futures.items():
         head, tail = retrieval[key][:RERANK_DEPTH], retrieval[key][RERANK_DEPTH:]
         try:
-            order = scorer.order(query, head)
+            ordered = future.result()
         except ApipilotError as exc:
             notes.append(f"rerank {key}: LM failed ({exc}); kept retrieval order")
-            order = head
-        chosen[key] = order + tail
+            ordered = head
+        chosen[key] = ordered + tail
     path = "fallback" if len(notes) == len(keys) - 1 else "lm"
     return {"chosen": chosen, "paths": {"rerank": path}, "notes": notes}
 
@@ -174,21 +199,63 @@ def _cross_encoder_rerank(
 
 @timed("answer")
 def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Merge the subtasks' choices into one ranking: each subtask's best first (coverage),
-    then the next best of each, then the whole-requirement candidates; duplicates once."""
+    """Merge the subtasks' choices into one ranking (``agents.merge``): reciprocal-rank votes
+    of every subtask and of the whole requirement, plus documentation evidence (companions of
+    the top APIs, the nearest demonstrations' APIs), each subtask's best kept first, each API
+    once."""
     ctx = runtime.context
     chosen = state.get("chosen", {})
-    scores = {c["id"]: c["score"] for cs in state.get("candidates", {}).values() for c in cs}
     subtask_lists = [chosen.get(str(i), []) for i in range(len(state["subtasks"]))]
-    ranking: list[Candidate] = []
-    seen: set[str] = set()
-    depth = max((len(c) for c in subtask_lists), default=0)
-    ordered = [ids[r] for r in range(depth) for ids in subtask_lists if r < len(ids)]
-    for record_id in ordered + chosen.get(REQUIREMENT_KEY, []):
-        if record_id not in seen and ctx.index.get(record_id) is not None:
-            seen.add(record_id)
-            ranking.append(Candidate(id=record_id, score=scores.get(record_id, 0.0)))
+    whole = chosen.get(REQUIREMENT_KEY, [])
+    known = {i for ids in [*subtask_lists, whole] for i in ids if ctx.index.get(i) is not None}
+    subtask_lists = [[i for i in ids if i in known] for ids in subtask_lists]
+    whole = [i for i in whole if i in known]
+
+    def name_of(record_id: str) -> str:
+        record = ctx.index.get(record_id)
+        return (record.qualified_name or record.name) if record is not None else record_id
+
+    extra = _evidence(state, ctx, subtask_lists, whole, name_of)
+    merged = merge_rankings(subtask_lists, whole, ctx.merge, evidence=extra, name_of=name_of)
+    ranking = [Candidate(id=record_id, score=score) for record_id, score in merged]
     return {"ranking": ranking[: ctx.k]}
+
+
+def _evidence(
+    state: AgentState,
+    ctx: AgentContext,
+    subtask_lists: list[list[str]],
+    whole: list[str],
+    name_of: Callable[[str], str],
+) -> dict[str, float]:
+    """Extra scores by record id: companions of the top merged APIs and the APIs of the
+    nearest demonstrations, on the scale of one reciprocal-rank vote."""
+    companions = ctx.companions if ctx.companion_weight > 0 else None
+    demos = state.get("examples", []) if ctx.demonstration_weight > 0 else []
+    if companions is None and not demos:
+        return {}
+    by_name: dict[str, float] = {}
+    if companions is not None:
+        base = merge_rankings(subtask_lists, whole, ctx.merge, name_of=name_of)
+        top = [(ctx.index.get(i), score) for i, score in base[: ctx.companion_top]]
+        retrieved = [(record.name, score) for record, score in top if record is not None]
+        for name, score in companions.lift(retrieved, ctx.companion_top).items():
+            by_name[name] = by_name.get(name, 0.0) + ctx.companion_weight * score
+    unit = 1.0 / (ctx.merge.rrf_k + 1)  # one first-rank vote
+    for name, vote in demonstration_votes([d["apis"] for d in demos]).items():
+        by_name[name] = by_name.get(name, 0.0) + ctx.demonstration_weight * vote * unit
+    candidates: dict[str, str] = {}  # name -> the first retrieved record of that name
+    for ids in [whole, *subtask_lists]:
+        for record_id in ids:
+            if (record := ctx.index.get(record_id)) is not None:
+                candidates.setdefault(record.name, record_id)
+    extra: dict[str, float] = {}
+    for name, score in by_name.items():
+        found = ctx.index.find(name) if name not in candidates else []
+        target = candidates.get(name) or (found[0].id if found else None)
+        if target is not None:
+            extra[target] = extra.get(target, 0.0) + score
+    return extra
 
 
 @timed("code")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from apipilot.indexes.api_index import Evidence
 
 
 def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -14,6 +17,7 @@ def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
 class Candidate(TypedDict):
     id: str
     score: float  # fused retrieval score
+    evidence: NotRequired[Evidence | None]  # the passage or guide that matched (search hits)
 
 
 class AgentInput(TypedDict):

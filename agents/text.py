@@ -13,16 +13,51 @@ _FILE_OR_PATH = re.compile(
     r"\S+\.(?:csv|txt|json|jsonl|tsv|gz|zip|tar|bz2|xz|py|md|png|jpg)\b|\S*/\S+"
 )
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+# Steps end at a sentence, a semicolon, "then", "after that" or "followed by"; a comma ends
+# one only when an operation follows (``_split_on_commas``).
 _CLAUSE_SPLIT = re.compile(
-    r"\s*;\s*|\.\s+|,\s*(?:and\s+)?(?:then\s+)?|\s+(?:and\s+)?then\s+|\s+after\s+that,?\s+"
-    r"|\s+followed\s+by\s+",
+    r"\s*;\s*|[.?!]\s+|,?\s+(?:and\s+)?then,?\s+|,?\s+after\s+that,?\s+"
+    r"|,?\s+followed\s+by\s+",
     re.IGNORECASE,
+)
+# Words that open a sentence without being a step of their own ("Finally, we …").
+DISCOURSE_MARKERS = frozenset(
+    [
+        "also",
+        "and",
+        "finally",
+        "first",
+        "firstly",
+        "lastly",
+        "next",
+        "second",
+        "secondly",
+        "so",
+        "then",
+        "third",
+        "whatsmore",
+        "moreover",
+        "additionally",
+        "afterwards",
+    ]
 )
 # " and " splits a clause only when an operation follows ("load X and shuffle it").
 OPERATION_VERBS = frozenset(
     [
         "add",
         "aggregate",
+        "assign",
+        "attach",
+        "augment",
+        "clone",
+        "copy",
+        "display",
+        "duplicate",
+        "fetch",
+        "generate",
+        "show",
+        "sort",
+        "use",
         "append",
         "apply",
         "batch",
@@ -153,18 +188,47 @@ def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) ->
 
 
 def split_clauses(requirement: str) -> list[str]:
-    """Deterministic decomposition: split on ``;`` ``,`` ``then`` and on ``and`` + operation."""
+    """Deterministic decomposition that keeps the requirement's own words: split at sentence
+    ends, ``;``, ``then`` (``after that``, ``followed by``), and at a comma or ``and`` only
+    when an operation verb follows ("load X, parse the rows and shuffle them"); opening
+    markers ("Finally,", "Then") are dropped and a clause without a verb of two words or
+    fewer joins the one before it."""
     parts: list[str] = []
-    for clause in _CLAUSE_SPLIT.split(requirement):
-        parts.extend(_split_on_and(clause))
-    parts = [p.strip(" .,;") for p in parts if p.strip(" .,;")]
+    for sentence in _CLAUSE_SPLIT.split(requirement):
+        for clause in _split_on_commas(sentence):
+            parts.extend(_split_on_and(clause))
+    parts = [_strip_markers(p) for p in parts]
+    parts = [p for p in parts if p]
     merged: list[str] = []
     for part in parts:
-        if merged and len(part.split()) < 2 and part.lower() not in OPERATION_VERBS:
-            merged[-1] = f"{merged[-1]} {part}"  # a lone non-verb belongs to the previous clause
+        words = part.split()
+        if merged and len(words) <= 2 and words[0].lower() not in OPERATION_VERBS:
+            merged[-1] = f"{merged[-1]} {part}"  # a lone fragment belongs to the previous clause
         else:
             merged.append(part)
     return merged[:MAX_SUBTASKS] or [requirement.strip()]
+
+
+def _split_on_commas(sentence: str) -> list[str]:
+    pieces: list[str] = []
+    for piece in sentence.split(","):
+        first = piece.split()[0].lower() if piece.split() else ""
+        if first == "and" and len(piece.split()) > 1:
+            first = piece.split()[1].lower()
+        if pieces and first not in OPERATION_VERBS:
+            pieces[-1] = f"{pieces[-1]},{piece}"
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+def _strip_markers(clause: str) -> str:
+    words = clause.strip(" .,;?!").split()
+    while words and words[0].lower().strip(",") in DISCOURSE_MARKERS:
+        words = words[1:]
+    while words and words[-1].lower().strip(",") in DISCOURSE_MARKERS:
+        words = words[:-1]
+    return " ".join(words).strip(" .,;?!")
 
 
 def _split_on_and(clause: str) -> list[str]:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import typing as _typing
 
+from apipilot._build_many import build_many
 from apipilot._indexes import (
     VECTOR_INDEX_KINDS,
     Corpus,
     PhaseProgress,
     Progress,
+    add_source,
     build_index,
     build_missing_defaults,
     check_embedder,
@@ -69,6 +71,7 @@ from apipilot._results import (
     ApiInfo,
     BuildSummary,
     Finished,
+    HitEvidence,
     IndexInfo,
     LibraryInfo,
     LibraryVersion,
@@ -132,6 +135,7 @@ __all__ = [
     "Corpus",
     "DependencyResult",
     "Finished",
+    "HitEvidence",
     "IndexInfo",
     "IndexNotFound",
     "IndexStoreError",
@@ -155,7 +159,9 @@ __all__ = [
     "StepDone",
     "Subtask",
     "__version__",
+    "add_source",
     "build_index",
+    "build_many",
     "build_missing_defaults",
     "check_embedder",
     "check_lm_spec",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +21,11 @@ from apipilot.retrieval.vector_index import KINDS
 
 if TYPE_CHECKING:
     from apipilot.indexes.building import BuildResult
+    from apipilot.indexes.meta import IndexMeta
     from apipilot.indexes.store import IndexStore
 
 VECTOR_INDEX_KINDS: tuple[str, ...] = KINDS
+MAX_SOURCES = 32  # sources of one library@version
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def list_libraries(home: str | Path | None = None) -> list[LibraryInfo]:
 
 
 def build_index(
-    source: str,
+    source: str | Sequence[str],
     library: str | None = None,
     version: str | None = None,
     *,
@@ -85,28 +87,35 @@ def build_index(
     policy: SourcePolicy | None = None,
     home: str | Path | None = None,
     phases: PhaseProgress | None = None,
+    passages: bool = True,
 ) -> BuildSummary:
     """Read ``source`` (a JSONL file, a docs directory or URL, ``pkg:NAME``,
-    ``corpus:NAME@VERSION``…) and publish its index; unchanged records keep their vectors.
+    ``corpus:NAME@VERSION``…), or each of several sources of one library@version, and publish
+    its index; guides are linked to the APIs they name; unchanged records keep their vectors.
 
     ``index_kind`` is one of ``VECTOR_INDEX_KINDS``; ``progress`` is called with
     ``(done, total)`` while records are embedded, ``phases`` with ``(phase, done, total)``
     through every phase (read, embed, write); ``strict=False`` skips malformed items.
     ``policy`` (for servers that build for a client) limits the sources, the embedders and
-    replacing an existing index; see :class:`SourcePolicy`.
+    replacing an existing index; see :class:`SourcePolicy`. ``passages=False`` indexes only
+    each record's head line (name, signature, summary), not its documentation's passages.
     """
-    from apipilot.indexes.building import build_from_source
+    from apipilot.indexes.building import build_from_sources
+    from apipilot.indexes.passages import PassageParams
     from apipilot.retrieval.vector_index import VectorIndexParams
 
-    source = capped("source", source, MAX_SOURCE_CHARS).strip()
-    if not source:
+    given = [source] if isinstance(source, str) else list(source)
+    if len(given) > MAX_SOURCES:
+        raise ConfigError(f"{len(given)} sources: at most {MAX_SOURCES} for one library@version")
+    sources = [capped("source", s, MAX_SOURCE_CHARS).strip() for s in given]
+    if not sources or not all(sources):
         raise ConfigError("the source is empty: give a file, folder, URL, pkg:NAME or corpus:REF")
     library = name_input("library name", library)
     version = name_input("version", version)
     embedder = spec_input("embedder", embedder) or DEFAULT_EMBEDDER
-    result = build_from_source(
+    result = build_from_sources(
         store_for(home),
-        source,
+        sources,
         library,
         version,
         embedder_spec=embedder,
@@ -116,6 +125,7 @@ def build_index(
         inspect=inspect,
         policy=policy,
         phases=phases,
+        passages=PassageParams(enabled=passages),
     )
     return _summary(result)
 
@@ -127,24 +137,71 @@ def refresh_index(
     home: str | Path | None = None,
     phases: PhaseProgress | None = None,
 ) -> BuildSummary:
-    """Re-read the source of ``library[@version]`` (newest when no version); re-embed only
-    records whose content changed. The old index stays in use until the new one is complete."""
-    from apipilot.indexes.meta import IndexMeta
-
-    library, version = parse_ref(library_input(ref))
-    store = store_for(home)
-    meta = IndexMeta.read(store.path(library, store.resolve(library, version)))
-    if not meta.source:
+    """Re-read every source of ``library[@version]`` (newest when no version) with the
+    embedder and passage setting it was built with; re-embed only records whose content
+    changed. The old index stays in use until the new one is complete, and when a source
+    cannot be read."""
+    meta = _current_meta(ref, home)
+    if not meta.all_sources:
         raise ConfigError(f"{meta.ref} records no source to refresh from; build it again")
+    return _rebuild(meta, meta.all_sources, progress=progress, home=home, phases=phases)
+
+
+def add_source(
+    source: str,
+    ref: str,
+    *,
+    progress: Progress | None = None,
+    home: str | Path | None = None,
+    phases: PhaseProgress | None = None,
+    policy: SourcePolicy | None = None,
+) -> BuildSummary:
+    """Add ``source`` to the sources of the index ``library[@version]`` (newest when no
+    version) and rebuild it: every source is read again (so guides link across all of them);
+    unchanged records keep their vectors. The old index stays in use until the new one is
+    complete, and when a source cannot be read."""
+    meta = _current_meta(ref, home)
+    sources = meta.all_sources
+    if not sources:
+        raise ConfigError(f"{meta.ref} records no source; build it with all its sources")
+    if source.strip() in sources:
+        raise ConfigError(f"{meta.ref} is built from {source.strip()} already; use `index refresh`")
+    return _rebuild(
+        meta, [*sources, source], progress=progress, home=home, phases=phases, policy=policy
+    )
+
+
+def _rebuild(
+    meta: IndexMeta,
+    sources: Sequence[str],
+    *,
+    progress: Progress | None,
+    home: str | Path | None,
+    phases: PhaseProgress | None,
+    policy: SourcePolicy | None = None,
+) -> BuildSummary:
+    """Build ``meta``'s library@version again from ``sources`` the way it was built: with its
+    embedder, and with passages only when its header records them (``--no-passages`` holds;
+    an index written before passages existed records none either)."""
     return build_index(
-        meta.source,
+        sources,
         meta.library,
         meta.version,
         embedder=meta.embedder_spec,
         progress=progress,
         home=home,
         phases=phases,
+        policy=policy,
+        passages=bool(meta.passages),
     )
+
+
+def _current_meta(ref: str, home: str | Path | None) -> IndexMeta:
+    from apipilot.indexes.meta import IndexMeta
+
+    library, version = parse_ref(library_input(ref))
+    store = store_for(home)
+    return IndexMeta.read(store.path(library, store.resolve(library, version)))
 
 
 def index_targets(ref: str, home: str | Path | None = None) -> list[str]:
@@ -225,6 +282,7 @@ def _summary(result: BuildResult) -> BuildSummary:
         stats=asdict(result.stats),
         skipped=tuple(result.skipped),
         summary=result.summary(),
+        sources=tuple(meta.all_sources),
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from apipilot._indexes import check_embedder
+from apipilot._indexes import PhaseProgress, check_embedder
 from apipilot._stores import index_home, store_for
 from apipilot.errors import ConfigError
 from apipilot.retrieval.embedder import DEFAULT_EMBEDDER
@@ -70,6 +71,9 @@ def index_project(
     embedder: str = DEFAULT_EMBEDDER,
     progress: ProjectProgress | None = None,
     home: str | Path | None = None,
+    ray: bool = False,
+    ray_address: str | None = None,
+    phases: PhaseProgress | None = None,
 ) -> ProjectSummary:
     """Build a ``pkg:`` index of every dependency of the project at ``path`` (pyproject.toml,
     requirements*.txt, uv.lock, poetry.lock), at the version installed in its environment and
@@ -80,13 +84,20 @@ def index_project(
     every distribution installed there is indexed. Builds run in ``jobs`` processes (default
     min(4, CPUs)); a dependency already indexed from the same distribution is ``unchanged``.
     Afterwards, inside the project, a library asked for without a version resolves to the
-    project's version.
+    project's version. With ``ray`` (or a ``ray_address``) the builds run on Ray (see
+    :func:`apipilot.build_many`; ``phases`` hears its read and embed phases); the project's
+    environment must then be at the same path on every node.
     """
     from apipilot.indexes.project import environment_of, plan_project, project_python
     from apipilot.indexes.project_build import build_project
     from apipilot.indexes.project_manifest import manifest_path
 
     embedder = check_embedder(embedder)  # a bad spec fails before any build starts
+    on_ray = ray or ray_address is not None
+    if on_ray:
+        from apipilot.indexes.build_ray import require_ray
+
+        require_ray()  # without Ray installed, say how to get it before reading the project
     if jobs is not None and jobs < 1:
         raise ConfigError(f"jobs must be 1 or more, not {jobs}")
     project = Path(path).expanduser().resolve()
@@ -95,7 +106,17 @@ def index_project(
     interpreter = project_python(project, Path(python).expanduser() if python else None)
     plan = plan_project(project, environment_of(interpreter))
     store = store_for(home)
-    outcomes = build_project(plan, store, embedder_spec=embedder, jobs=jobs, progress=progress)
+    runner = None
+    if on_ray:
+        from apipilot.indexes.build_ray import RayOptions, build_jobs_on_ray
+
+        options = RayOptions(address=ray_address, workers=jobs)
+        runner = partial(
+            build_jobs_on_ray, store=store, embedder_spec=embedder, options=options, phases=phases
+        )
+    outcomes = build_project(
+        plan, store, embedder_spec=embedder, jobs=jobs, progress=progress, runner=runner
+    )
     return ProjectSummary(
         str(project),
         str(interpreter),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from apipilot._limits import (
     MAX_REQUIREMENT_CHARS,
@@ -17,6 +17,7 @@ from apipilot._limits import (
 )
 from apipilot._results import Finished, Recommendation, RecommendEvent, Started, StepDone
 from apipilot._stores import default_version, open_index, store_for
+from apipilot.agents import defaults as agent_defaults
 from apipilot.indexes.corpora import DEFAULT_LIBRARY
 
 if TYPE_CHECKING:
@@ -32,22 +33,30 @@ class RecommendOptions:
 
     ``llm`` is an LM spec (see ``LM_KINDS``: ``"embedded"``, ``"hf:DIR"``, ``"gguf:FILE"``,
     ``"openai:URL[#model]"``), ``"none"`` for the deterministic paths without a language model,
-    or ``None`` for ``$APIPILOT_LLM`` or the embedded model. ``reranker`` is a cross-encoder
-    spec (``"minilm-ce"``, an adapter directory, ``"none"``), or ``None`` for
-    ``$APIPILOT_RERANKER`` or none (the LM reranks); it applies when ``rerank`` is on.
+    or ``None`` for ``$APIPILOT_LLM``, else ``DEFAULT_LLM`` (``"none"``: measured best).
+    ``reranker`` is a cross-encoder spec (``"minilm-ce"``, an adapter directory, ``"none"``),
+    or ``None`` for ``$APIPILOT_RERANKER`` or none (the LM reranks); it applies when
+    ``rerank`` is on.
+    ``decomposer`` picks the subtasks: ``"clauses"`` (the requirement's own clauses),
+    ``"lm"`` (the LM's list) or ``"union"`` (both). Every default is the measured best on the
+    dev split (``apipilot.agents.defaults``; docs/benchmarks.md, "Agent ablation").
     """
 
+    DEFAULT_LLM: ClassVar[str] = agent_defaults.LLM
+
     k: int = 10
-    write_code: bool = False
-    rerank: bool = True
+    write_code: bool = agent_defaults.WRITE_CODE
+    rerank: bool = agent_defaults.RERANK
     reranker: str | None = None
     llm: str | None = None
+    decomposer: str = agent_defaults.DECOMPOSER
 
     def validated(self) -> RecommendOptions:
         """A copy with the LM spec normalised; ConfigError naming the bad field otherwise."""
         from apipilot._lm import check_lm_spec
 
         k_input(self.k, MAX_RECOMMEND_K)
+        agent_defaults.check_decomposer(self.decomposer)
         llm = spec_input("LM spec", self.llm)
         return replace(
             self,
@@ -62,6 +71,7 @@ class RecommendOptions:
             "rerank": self.rerank,
             "reranker": self.reranker,
             "llm": self.llm,
+            "decomposer": self.decomposer,
         }
 
 
@@ -175,14 +185,22 @@ def _stream_many(
 
 
 def _with_names(update: Mapping[str, Any], index: ApiIndex) -> dict[str, Any]:
-    """``update`` with each retrieved candidate's name and qualified name beside its id."""
-    if "candidates" not in update:
+    """``update`` with each retrieved candidate's (and each ranked API's) name and qualified
+    name beside its id, so a stream can show the APIs before the answer is complete."""
+    if "candidates" not in update and "ranking" not in update:
         return dict(update)
-    named: dict[str, list[dict[str, Any]]] = {}
-    for key, found in update["candidates"].items():
-        named[key] = []
+
+    def named(found: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        out = []
         for candidate in found:
             record = index.get(candidate["id"])
             names = {"name": record.name, "qualified_name": record.qualified_name} if record else {}
-            named[key].append(dict(candidate) | names)
-    return dict(update) | {"candidates": named}
+            out.append(dict(candidate) | names)
+        return out
+
+    shaped = dict(update)
+    if "candidates" in update:
+        shaped["candidates"] = {key: named(found) for key, found in update["candidates"].items()}
+    if "ranking" in update:
+        shaped["ranking"] = named(update["ranking"])
+    return shaped

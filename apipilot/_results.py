@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from apipilot.indexes.api_index import Evidence
     from apipilot.indexes.record import ApiRecord
 
 # The fields of a recommended API in a recommendation's dict (no rank: the list is the order).
@@ -30,6 +31,41 @@ def plain(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class HitEvidence:
+    """Why an API ranked: a passage of its own documentation (``kind="passage"``) or a guide
+    section that names it (``kind="guide"``; ``title`` is the section's title path and
+    ``code`` its code blocks). ``source`` is the URL or path the text comes from."""
+
+    kind: str
+    title: str
+    text: str
+    source: str = ""
+    code: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> HitEvidence:
+        return cls(evidence.kind, evidence.title, evidence.text, evidence.source, evidence.code)
+
+    def line(self, width: int = 160) -> str:
+        """One line for a terminal: ``guide "Title": snippet…``."""
+        text = " ".join(self.text.split())
+        head = f'{self.kind} "{self.title}": ' if self.kind == "guide" else "matched: "
+        room = max(20, width - len(head))
+        return head + (text if len(text) <= room else text[: room - 1].rstrip() + "…")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "title": self.title,
+            "text": self.text,
+            "source": self.source,
+        }
+        if self.code:
+            data["code"] = list(self.code)
+        return data
+
+
+@dataclass(frozen=True)
 class ApiHit:
     """One API in an answer: what it is, how well it matched, where it is documented."""
 
@@ -45,10 +81,16 @@ class ApiHit:
     doc: str | None = None  # a documentation excerpt, when asked for
     library: str = ""  # the library@version the API belongs to (answers span several)
     version: str = ""
+    evidence: HitEvidence | None = None  # the passage or guide that matched, when not the head
 
     @classmethod
     def from_record(
-        cls, record: ApiRecord, score: float, rank: int = 0, doc: str | None = None
+        cls,
+        record: ApiRecord,
+        score: float,
+        rank: int = 0,
+        doc: str | None = None,
+        evidence: Evidence | None = None,
     ) -> ApiHit:
         return cls(
             rank=rank,
@@ -63,6 +105,7 @@ class ApiHit:
             doc=doc,
             library=record.library,
             version=record.version,
+            evidence=HitEvidence.of(evidence) if evidence is not None else None,
         )
 
     @property
@@ -75,7 +118,8 @@ class ApiHit:
         return f"{self.library}@{self.version}"
 
     def to_dict(self, only: Collection[str] | None = None) -> dict[str, Any]:
-        """Every field (``doc`` only when set), or just the fields named in ``only``."""
+        """Every field (``doc`` and ``evidence`` only when set), or just the fields named in
+        ``only`` (and ``evidence`` when set)."""
         data = {
             "rank": self.rank,
             "id": self.id,
@@ -91,7 +135,11 @@ class ApiHit:
         }
         if self.doc is not None:
             data["doc"] = self.doc
-        return data if only is None else {key: data[key] for key in only}
+        if only is not None:
+            data = {key: data[key] for key in only}
+        if self.evidence is not None:
+            data["evidence"] = self.evidence.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -213,6 +261,7 @@ class BuildSummary:
     stats: Mapping[str, float]
     skipped: tuple[tuple[str, str], ...]  # (where, why) for every item left out
     summary: str
+    sources: tuple[str, ...] = ()  # every source, in build order (``source`` joins them)
 
     @property
     def ref(self) -> str:
@@ -225,6 +274,7 @@ class BuildSummary:
             "records": self.records,
             "embedder": self.embedder,
             "source": self.source,
+            "sources": list(self.sources),
             "built_at": self.built_at,
             "stats": dict(self.stats),
             "skipped": [{"where": where, "reason": reason} for where, reason in self.skipped],

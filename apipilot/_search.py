@@ -50,7 +50,13 @@ def search(
     index = open_index(library_input(library), name_input("version", version), home)
     hits = index.search(query, k, mode=mode)
     results = tuple(
-        ApiHit.from_record(hit.record, hit.score, rank, _excerpt(hit.record) if with_doc else None)
+        ApiHit.from_record(
+            hit.record,
+            hit.score,
+            rank,
+            _excerpt(hit.record) if with_doc else None,
+            hit.evidence,
+        )
         for rank, hit in enumerate(hits, start=1)
     )
     return SearchResult(index.meta.library, index.meta.version, query, mode, results)

@@ -1,69 +1,188 @@
-"""Agent ablation: coarse R@5 of agent variants on the same requirements, one table.
+"""Agent ablation: each step of the agent on and off, R@5/P@5 on the dev and test splits.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.agent_ablation \\
-        [--llm embedded] [--first 15] [--home DIR] [--libraries torchdata ...]
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.agent_ablation --home DIR \\
+        [--fine] [--lm embedded --lm-first 4] [--write docs/benchmarks.md]
 
-Variants: the LM's likelihood reranking on and off (``recommend(rerank=...)``), with the LM
-decomposing, and the deterministic agent (``--llm none``) for reference. Each scores the first
-``--first`` coarse requirements of every library (the evaluation's ``AgentMethod``: k=10, the
-pool indexes under ``--home``) and reports R@5 and how many decompositions the LM wrote (no
-fallback). Evaluation tasks are only scored here; nothing is tuned on them.
+Rows: plain fused retrieval (one query), the default agent (``agents.defaults``), and the
+default with one thing changed: no coverage in the merge, the old one-list-per-subtask
+round robin, companions from the documentation, the nearest demonstrations' APIs, the
+cross-encoder reranking each subtask; with ``--lm``, the LM decomposing (alone, or united with
+the clauses) and the LM's likelihood rerank, on the first ``--lm-first`` requirements of each
+split of each library (an LM request takes 5–60 s on a loaded 2-core CPU). Cells are the mean
+over the five coarse suites (``--fine``: the five fine suites too) of R@5 / P@5, and the
+median seconds a request (``--fine``: the fine suites score the first three rows only).
+Defaults are chosen on dev; test is reported. ``--write`` replaces
+the section between the ablation markers of that file. Evaluation tasks are only scored here.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from apipilot.evaluation.data import LIBRARIES
-from apipilot.evaluation.methods import AgentMethod, Env
-from apipilot.evaluation.metrics import recall_at
+from apipilot.agents import defaults
+from apipilot.evaluation.data import LIBRARIES, EvalTask
+from apipilot.evaluation.methods import AgentMethod, Env, Method, SearchMethod
+from apipilot.evaluation.metrics import precision_at, recall_at
 from apipilot.evaluation.naming import ranked_names
-from apipilot.evaluation.suites import coarse_suite
+from apipilot.evaluation.splits import split_of
+from apipilot.evaluation.suites import Suite, coarse_suite, fine_suite
 from apipilot.indexes.store import IndexStore
 
+BEGIN = "<!-- agent-ablation:begin -->"
+END = "<!-- agent-ablation:end -->"
+SPLITS = ("dev", "test")
 
-def score(method: AgentMethod, library: str, first: int, env: Env) -> tuple[float, int]:
-    """Mean R@5 over the first ``first`` coarse requirements, and how many the LM decomposed."""
-    suite = coarse_suite(library)
-    tasks = suite.tasks[:first]
-    rankings = method.rank(suite, tasks, env)
-    recalls = [
-        recall_at(ranked_names(r.items, t.gold), t.gold, 5)
-        for r, t in zip(rankings, tasks, strict=True)
+
+@dataclass
+class Row:
+    name: str
+    method: Method
+    first: int | None = None  # requirements per split and library (LM rows)
+    fine: bool = False  # scored on the fine suites too (with --fine)
+    cells: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+
+def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[Row]:
+    agent = "agent (default)"
+    rows = [
+        Row("fused (one query)", SearchMethod("fused", "fused"), fine=True),
+        Row(agent, AgentMethod(agent, "none", "the defaults"), fine=True),
+        Row("− coverage (cover 0)", _agent(merge=replace(defaults.MERGE, cover=0)), fine=True),
+        Row(
+            "round robin of subtask lists (old merge rule)",
+            _agent(merge=replace(defaults.MERGE, requirement=1e-4, rrf_k=1000, cover=10)),
+        ),
+        Row("+ companions (weight 0.25)", _agent(companion_weight=0.25)),
+        Row("+ demonstrations' APIs (weight 1)", _agent(demonstration_weight=1.0)),
     ]
-    decomposed = sum(r.paths.get("decompose") == "lm" for r in rankings)
-    return statistics.fmean(recalls), decomposed
+    if cross_encoder:
+        rows.append(
+            Row("+ cross-encoder rerank (minilm-ce)", _agent(rerank=True, reranker="minilm-ce"))
+        )
+    if lm:
+        rows += [
+            Row(f"LM decomposes ({lm})", _agent(lm, decomposer="lm"), lm_first),
+            Row(f"LM ∪ clauses ({lm})", _agent(lm, decomposer="union"), lm_first),
+            Row(f"LM likelihood rerank ({lm})", _agent(lm, rerank=True), lm_first),
+        ]
+    return rows
+
+
+def _agent(llm: str = "none", **options: Any) -> AgentMethod:
+    return AgentMethod("variant", llm, "variant", **options)
+
+
+def score(row: Row, suite: Suite, env: Env) -> None:
+    for split in SPLITS:
+        tasks = [t for t in suite.tasks if split_of(t.task_id) == split][: row.first]
+        if not tasks:
+            continue
+        start = time.perf_counter()
+        rankings = row.method.rank(suite, tasks, env)
+        per_task = (time.perf_counter() - start) / len(tasks)
+        recalls, precisions = _metrics(rankings, tasks)
+        row.cells[(suite.name, split)] = (recalls, precisions)
+        totals = [r.timings.get("total", per_task) for r in rankings]
+        row.seconds.extend(totals)
+
+
+def _metrics(rankings: Sequence[Any], tasks: Sequence[EvalTask]) -> tuple[float, float]:
+    recalls, precisions = [], []
+    for ranking, task in zip(rankings, tasks, strict=True):
+        names = ranked_names(ranking.items, task.gold)
+        recalls.append(recall_at(names, task.gold, 5))
+        precisions.append(precision_at(names, task.gold, 5))
+    return statistics.fmean(recalls), statistics.fmean(precisions)
+
+
+def table(rows: list[Row], suites: list[Suite]) -> str:
+    kinds = sorted({s.kind for s in suites}, key=["coarse", "fine"].index)
+    head = ["variant"] + [f"{kind} {split} R@5 / P@5" for kind in kinds for split in SPLITS]
+    lines = ["| " + " | ".join([*head, "p50 s"]) + " |", "|" + "---|" * (len(head) + 1)]
+    for row in rows:
+        cells = [row.name]
+        for kind in kinds:
+            for split in SPLITS:
+                values = [row.cells.get((s.name, split)) for s in suites if s.kind == kind]
+                if any(v is None for v in values):
+                    cells.append("–")
+                    continue
+                recall = statistics.fmean(v[0] for v in values if v is not None)
+                precision = statistics.fmean(v[1] for v in values if v is not None)
+                cells.append(f"{recall:.3f} / {precision:.3f}")
+        cells.append(f"{statistics.median(row.seconds):.3f}" if row.seconds else "–")
+        if row.first:
+            cells[0] += f" (first {row.first} per split and library)"
+        lines.append("| " + " | ".join(cells) + " |")
+    per_suite = ["", "Per suite, test R@5:", ""]
+    names = [s.name for s in suites]
+    per_suite += ["| variant | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for row in rows:
+        recalls = [
+            f"{cell[0]:.3f}" if (cell := row.cells.get((s.name, "test"))) else "–" for s in suites
+        ]
+        per_suite.append(f"| {row.name} | " + " | ".join(recalls) + " |")
+    return "\n".join(lines + per_suite)
+
+
+def write_section(path: Path, text: str) -> None:
+    content = path.read_text(encoding="utf-8")
+    if BEGIN in content and END in content:
+        before, rest = content.split(BEGIN, 1)
+        after = rest.split(END, 1)[1]
+        content = f"{before}{BEGIN}\n{text}\n{END}{after}"
+    else:
+        content = f"{content.rstrip()}\n\n{BEGIN}\n{text}\n{END}\n"
+    path.write_text(content, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", default="embedded", help="LM spec of the LM variants")
-    parser.add_argument("--first", type=int, default=15, help="coarse requirements per library")
     parser.add_argument("--home", type=Path, default=None, help="APIPILOT_HOME of the indexes")
     parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES))
+    parser.add_argument("--fine", action="store_true", help="score the fine suites too")
+    parser.add_argument("--lm", default=None, help="LM spec of the LM rows (default: none)")
+    parser.add_argument("--lm-first", type=int, default=4, help="LM rows: tasks per split")
+    parser.add_argument("--write", type=Path, default=None, help="markdown file to update")
+    parser.add_argument(
+        "--no-cross-encoder", action="store_true", help="skip the cross-encoder row (slow)"
+    )
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(1)
     env = Env(IndexStore(args.home))
-    variants = [
-        AgentMethod(f"{args.llm}, LM rerank", args.llm, "LM decomposes and reranks"),
-        AgentMethod(f"{args.llm}, no rerank", args.llm, "LM decomposes", rerank=False),
-        AgentMethod("none (deterministic)", "none", "no LM"),
-    ]
-    print("| variant | " + " | ".join(args.libraries) + " | mean R@5 |")
-    print("|---|" + "---|" * (len(args.libraries) + 1), flush=True)
-    for method in variants:
-        cells: list[str] = []
-        recalls: list[float] = []
-        for library in args.libraries:
-            recall, decomposed = score(method, library, args.first, env)
-            recalls.append(recall)
-            cells.append(f"{recall:.3f} ({decomposed}/{args.first} LM)")
-        mean = statistics.fmean(recalls)
-        print(f"| {method.name} | " + " | ".join(cells) + f" | {mean:.3f} |", flush=True)
+    suites = [coarse_suite(lib) for lib in args.libraries]
+    if args.fine:
+        suites += [fine_suite(lib) for lib in args.libraries]
+    rows = variants(args.lm, args.lm_first, cross_encoder=not args.no_cross_encoder)
+    started = time.perf_counter()
+    for row in rows:
+        for suite in suites:
+            if suite.kind == "coarse" or row.fine:
+                score(row, suite, env)
+        print(f"scored {row.name} ({time.perf_counter() - started:.0f} s)", flush=True)
+    command = "python -m benchmarks.agent_ablation " + " ".join(
+        part
+        for part in [
+            "--fine" if args.fine else "",
+            "--no-cross-encoder" if args.no_cross_encoder else "",
+            f"--lm {args.lm} --lm-first {args.lm_first}" if args.lm else "",
+            f"--write {args.write}" if args.write else "",
+        ]
+        if part
+    )
+    text = (
+        f"Produced by `{command.strip()}` (mean over the suites; p50: median seconds a "
+        "request, 2 shared CPU cores).\n\n" + table(rows, suites)
+    )
+    print(text)
+    if args.write:
+        write_section(args.write, text)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,17 @@ import numpy as np
 
 from apipilot.evaluation.data import APIRETRIEVER_P5, LIBRARIES, PUBLISHED_R5, load_tasks
 from apipilot.evaluation.metrics import precision_at, recall_at, unique_names
+from apipilot.indexes.passages import PassageParams
 from apipilot.indexes.sources import read_source
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.embedder import Embedder, load_embedder
 from apipilot.retrieval.vector_index import VectorIndex, VectorIndexParams
 
 
-def build_rate(embedder: Embedder, home: Path) -> None:
+def build_rate(embedder: Embedder, home: Path, doc_source: str = "pkg:rich") -> None:
+    """Records/s of the raw embedder and of index builds with and without passages, on the
+    pandas pool (head lines only: its bodies repeat them, so it gets no passages) and on a
+    source whose records carry whole docstrings (``doc_source``), side by side in one run."""
     records = read_source("corpus:pandas@pool").report.records[:3000]
     texts = [r.search_text() for r in records]
     embedder.encode(texts[:64])  # load and warm up
@@ -32,13 +36,28 @@ def build_rate(embedder: Embedder, home: Path) -> None:
     embedder.encode(texts)
     raw = len(texts) / (time.perf_counter() - start)
     store = IndexStore(home)
-    start = time.perf_counter()
-    store.build(records, library="bench", version="1", embedder=embedder, embedder_spec="minilm")
-    built = len(records) / (time.perf_counter() - start)
-    print("## Build rate (3,000 pandas pool records, all-MiniLM-L6-v2)\n")
-    print("| what | records/s |\n|---|---|")
-    print(f"| raw embedder (`encode`) | {raw:.0f} |")
-    print(f"| index build (read, embed, FAISS, BM25, checksums, write) | {built:.0f} |\n")
+    print("## Build rate (all-MiniLM-L6-v2)\n")
+    print("| records | what | units (head lines + passages) | records/s |\n|---|---|---|---|")
+    print(f"| 3,000 pandas pool | raw embedder (`encode`) | 3,000 | {raw:.0f} |")
+    docs = read_source(doc_source).report.records
+    for label, chosen in (("3,000 pandas pool", records), (f"{len(docs):,} `{doc_source}`", docs)):
+        for what, passages in (
+            ("index build, head lines only (`--no-passages`)", PassageParams(enabled=False)),
+            ("index build with passages (default)", PassageParams()),
+        ):
+            version = f"{len(chosen)}-{int(passages.enabled)}"
+            start = time.perf_counter()
+            meta, _ = store.build(
+                chosen,
+                library="bench",
+                version=version,
+                embedder=embedder,
+                embedder_spec="minilm",
+                passages=passages,
+            )
+            rate = len(chosen) / (time.perf_counter() - start)
+            print(f"| {label} | {what} | {meta.units:,} | {rate:.0f} |")
+    print()
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:

@@ -226,7 +226,8 @@ class ApiRetrieverRun:
 
 
 class AgentMethod:
-    """The full agent (``recommend``): decompose, retrieve per subtask, rerank."""
+    """The full agent (``recommend``): decompose, retrieve per subtask, merge; ``options``
+    override the agent's defaults (``agents.defaults``: ``rerank``, ``decomposer``, …)."""
 
     def __init__(
         self,
@@ -235,14 +236,14 @@ class AgentMethod:
         description: str,
         *,
         embedder: str | None = None,
-        rerank: bool = True,
+        **options: Any,
     ) -> None:
         self.name = name
         self.llm = llm
         self.description = description
         self.uses_lm = llm != "none"
         self.embedder = embedder
-        self.rerank = rerank
+        self.options = options
 
     def supports(self, suite: Suite) -> bool:
         return True
@@ -260,8 +261,8 @@ class AgentMethod:
                     suite.version,
                     k=AGENT_K,
                     llm=self.llm,
-                    rerank=self.rerank,
                     store=env.store_for(self.embedder),
+                    **self.options,
                 )
             except ApipilotError as exc:
                 out.append(Ranking([], error=str(exc)))
@@ -337,14 +338,23 @@ register_method(
 )
 register_method(
     "agent",
-    lambda: AgentMethod("agent", "embedded-base", "agent with the base embedded LM (SmolLM2-135M)"),
+    lambda: AgentMethod(
+        "agent",
+        "embedded-base",
+        "agent with the base embedded LM (SmolLM2-135M) decomposing and reranking",
+        decomposer="lm",
+        rerank=True,
+    ),
 )
 register_method(
     "agent-ft",
     lambda: AgentMethod(
         "agent-ft",
         "embedded",
-        "agent with the embedded LM + decomposer LoRA (models/decomposer-smollm2)",
+        "agent with the embedded LM + decomposer LoRA (models/decomposer-smollm2) decomposing "
+        "and reranking",
+        decomposer="lm",
+        rerank=True,
     ),
 )
 register_method("apiretriever", ApiRetrieverRun)

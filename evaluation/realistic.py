@@ -7,6 +7,13 @@ reader writes them; any one of them counts as a hit) and ``split`` (``dev`` or `
 must equal :func:`apipilot.evaluation.splits.split_of` of the id). The questions are scored
 against ``<library>@<installed version>``, built from ``pkg:<module>`` on first use; the module
 is the top-level package every gold name starts with. See corpora/eval/realistic/README.md.
+
+Which documentation the indexes hold is the ``sources`` setting (``apipilot eval
+--realistic-sources``): ``pkg`` (the default) reads the installed package and its README;
+``sdist`` reads the distribution's source archive of the installed version
+(``sdist:NAME==VERSION``: its ``docs/`` folder as guides, with the same API), into the index
+``<library>@<version>-sdist`` so both kinds live side by side in one home (a label that is not
+a PEP 440 version sorts below the releases, so it never becomes a library's default).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from apipilot.evaluation.splits import Split, split_of
 from apipilot.retrieval.errors import ConfigError
 
 FIELDS = ("id", "library", "question", "gold", "split")
+SOURCE_KINDS = ("pkg", "sdist")
+DEFAULT_SOURCES = "pkg"
 
 
 @dataclass(frozen=True)
@@ -116,3 +125,22 @@ def installed_version(library: str) -> str:
         raise ConfigError(
             f"the realistic suite of {library!r} needs it installed (pip install {library})"
         ) from exc
+
+
+def check_sources(sources: str) -> str:
+    """``sources`` if it is a known kind of realistic index; ConfigError naming them if not."""
+    if sources not in SOURCE_KINDS:
+        raise ConfigError(
+            f"unknown realistic sources {sources!r}; valid: {', '.join(SOURCE_KINDS)}"
+        )
+    return sources
+
+
+def realistic_index(
+    questions: list[RealisticQuestion], library: str, version: str, sources: str = DEFAULT_SOURCES
+) -> tuple[str, str]:
+    """``(source, index version)`` of the index the questions of ``library@version`` are
+    scored on: ``("pkg:yaml", "6.0.4")``, or ``("sdist:PyYAML==6.0.4", "6.0.4-sdist")``."""
+    if check_sources(sources) == "sdist":
+        return f"sdist:{library}=={version}", f"{version}-sdist"
+    return f"pkg:{package_of(questions)}", version

@@ -25,9 +25,11 @@ from typing import Literal
 
 from apipilot.evaluation.data import LIBRARIES, SUITE_NAMES, EvalTask, load_tasks
 from apipilot.evaluation.realistic import (
+    DEFAULT_SOURCES,
+    check_sources,
     installed_version,
     load_questions,
-    package_of,
+    realistic_index,
     realistic_libraries,
 )
 from apipilot.evaluation.splits import SplitChoice, check_split, split_of
@@ -92,17 +94,21 @@ def coarse_suite(library: str, count: int = COARSE_PER_LIBRARY, seed: int = COAR
     return Suite(f"Coarse-{SUITE_NAMES[library]}", "coarse", library, POOL_VERSION, tuple(tasks))
 
 
-def realistic_suite(library: str) -> Suite:
-    """The realistic questions of ``library``, against its installed version's ``pkg:`` index."""
+def realistic_suite(library: str, sources: str = DEFAULT_SOURCES) -> Suite:
+    """The realistic questions of ``library``, against its installed version's ``pkg:`` index
+    (``sources="sdist"``: its source archive's whole documentation; the suite is named
+    ``Realistic-LIB (sdist)``)."""
     questions = load_questions(library)
     tasks = tuple(EvalTask(q.id, q.id, q.question, q.gold) for q in questions)
+    source, version = realistic_index(questions, library, installed_version(library), sources)
+    suffix = "" if sources == DEFAULT_SOURCES else f" ({sources})"
     return Suite(
-        f"{REALISTIC_PREFIX}{library}",
+        f"{REALISTIC_PREFIX}{library}{suffix}",
         "realistic",
         library,
-        installed_version(library),
+        version,
         tasks,
-        source=f"pkg:{package_of(questions)}",
+        source=source,
     )
 
 
@@ -133,11 +139,16 @@ def _suite_name(kind: Kind, library: str) -> str:
 
 
 def select_suites(
-    suite: str = "all", library: str | None = None, split: str = "all"
+    suite: str = "all",
+    library: str | None = None,
+    split: str = "all",
+    realistic_sources: str = DEFAULT_SOURCES,
 ) -> list[Suite]:
     """The suites named by ``suite`` (all, fine, coarse, realistic or one suite name), for
-    ``library``, cut to ``split`` (all, dev or test)."""
+    ``library``, cut to ``split`` (all, dev or test); realistic suites on indexes of
+    ``realistic_sources`` (``pkg`` or ``sdist``, see :mod:`evaluation.realistic`)."""
     check_split(split)
+    check_sources(realistic_sources)
     realistic = realistic_libraries()
     pairs = [(kind, lib) for kind in POOL_KINDS for lib in LIBRARIES]
     pairs += [("realistic", lib) for lib in realistic]
@@ -153,5 +164,9 @@ def select_suites(
     if not wanted:
         valid = ", ".join(suite_choices())
         raise ConfigError(f"no suite {suite!r} for {library or 'any library'}; valid: {valid}")
-    makers = {"fine": fine_suite, "coarse": coarse_suite, "realistic": realistic_suite}
+
+    def realistic_of(lib: str) -> Suite:
+        return realistic_suite(lib, realistic_sources)
+
+    makers = {"fine": fine_suite, "coarse": coarse_suite, "realistic": realistic_of}
     return [with_split(makers[kind](lib), split) for kind, lib in wanted]

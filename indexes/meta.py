@@ -23,7 +23,12 @@ RECORDS_FILE = "records.jsonl"
 VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
+UNITS_FILE = "units.npy"  # owner record of every search unit (head lines, then passages)
+PASSAGES_FILE = "passages.jsonl"  # the text of every passage, in unit order
 REQUIRED_FILES = (RECORDS_FILE, VECTORS_FILE)
+# fields added after format 2 was published, left out of the digest at their default value so
+# that the headers written before them still match their own digest
+_ADDED_DEFAULTS: dict[str, Any] = {"unit_count": 0, "passages": {}}
 
 
 @dataclass
@@ -37,7 +42,7 @@ class IndexMeta:
     dim: int
     record_count: int
     corpus_hash: str
-    source: str = ""
+    source: str = ""  # the source, or every source joined by spaces (what older apipilot reads)
     vector_index: dict[str, Any] = field(default_factory=dict)
     built_at: str = ""
     build_seconds: float = 0.0
@@ -46,6 +51,20 @@ class IndexMeta:
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     sizes: dict[str, int] = field(default_factory=dict)  # relative path -> bytes
     header_sha256: str = ""  # sha256 of the canonical JSON of every other field
+    # search units: one head line a record, then the passages (0: head lines only, as before)
+    unit_count: int = 0
+    passages: dict[str, Any] = field(default_factory=dict)  # how passages were cut; {}: none
+    sources: list[str] = field(default_factory=list)  # every source, in build order
+
+    @property
+    def all_sources(self) -> list[str]:
+        """Every source the index was built from (an older header names one, in ``source``)."""
+        return list(self.sources) or ([self.source] if self.source else [])
+
+    @property
+    def units(self) -> int:
+        """Search units: head lines plus passages (just the records in an older index)."""
+        return self.unit_count or self.record_count
 
     @property
     def ref(self) -> str:
@@ -55,6 +74,11 @@ class IndexMeta:
         """The header's own checksum: SHA-256 of its other fields as canonical JSON."""
         content = asdict(self)
         del content["header_sha256"]
+        for key, default in _ADDED_DEFAULTS.items():  # headers written before these fields
+            if content.get(key) == default:
+                del content[key]
+        if not content["sources"]:
+            del content["sources"]  # a header written before ``sources`` existed keeps its digest
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -139,10 +163,8 @@ class IndexMeta:
                 )
 
     def _rebuild_hint(self) -> str:
-        return (
-            f"rebuild it with `apipilot index build {self.source or 'SOURCE'} "
-            f"--library {self.library}`"
-        )
+        sources = " ".join(self.all_sources) or "SOURCE"
+        return f"rebuild it with `apipilot index build {sources} --library {self.library}`"
 
 
 def file_sha256(path: Path) -> str:

@@ -5,6 +5,9 @@ checks every source against a :class:`SourcePolicy` first. Paths are resolved (`
 and every symlink) before the check, so a link cannot lead out of an allowed root; URLs are
 compared by scheme, host, port and whole path segments, so ``https://docs.example.evil`` does
 not pass for ``https://docs.example``. Shipped corpora (``corpus:``) are always allowed.
+``sdist:NAME`` (a source archive from the package registry, whose metadata pip prepares by
+running the project's build backend) needs ``allow_registry``; ``sdist:PATH`` (an archive on
+disk) is checked as the path.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from apipilot.errors import EmbedderNotAllowed as EmbedderNotAllowed
 from apipilot.errors import SourceNotAllowed as SourceNotAllowed
 from apipilot.retrieval.errors import ConfigError
 
-ALLOW_FLAG = "--allow-root PATH|URL|pkg:"
+ALLOW_FLAG = "--allow-root PATH|URL|pkg:|sdist:"
+SDIST_PREFIX = "sdist:"
 MAX_SOURCE_CHARS = 4096
-NAMED_EMBEDDERS = ("minilm", "minilm-ft", "hashing", "hashing:DIM")
+NAMED_EMBEDDERS = ("minilm", "minilm-ft", "hashing", "hashing:DIM", "minilm-api")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HASHING = re.compile(r"^hashing(?::[1-9][0-9]{0,4})?$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -31,13 +35,14 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class SourcePolicy:
-    """Allowed roots (folders), URL prefixes, whether installed packages may be read, and
-    whether an existing index may be replaced."""
+    """Allowed roots (folders), URL prefixes, whether installed packages and registry source
+    archives may be read, and whether an existing index may be replaced."""
 
     roots: tuple[Path, ...] = ()
     url_prefixes: tuple[str, ...] = ()
     allow_packages: bool = False
     allow_replace: bool = False
+    allow_registry: bool = False
 
     def __post_init__(self) -> None:
         for prefix in self.url_prefixes:
@@ -52,18 +57,25 @@ class SourcePolicy:
         return cls(roots=(Path.cwd(), Path(user_documents_dir())))
 
     def allowing(self, items: Iterable[str]) -> SourcePolicy:
-        """This policy plus each ``--allow-root`` item: a folder, an http(s) URL prefix, or
-        ``pkg:`` (installed packages)."""
+        """This policy plus each ``--allow-root`` item: a folder, an http(s) URL prefix,
+        ``pkg:`` (installed packages) or ``sdist:`` (source archives from the registry)."""
         roots, prefixes, packages = list(self.roots), list(self.url_prefixes), self.allow_packages
+        registry = self.allow_registry
         for item in items:
             if item == "pkg:":
                 packages = True
+            elif item == SDIST_PREFIX:
+                registry = True
             elif _SCHEME.match(item):
                 prefixes.append(item)
             else:
                 roots.append(Path(item).expanduser())
         return replace(
-            self, roots=tuple(roots), url_prefixes=tuple(prefixes), allow_packages=packages
+            self,
+            roots=tuple(roots),
+            url_prefixes=tuple(prefixes),
+            allow_packages=packages,
+            allow_registry=registry,
         )
 
     def check(self, source: str) -> None:
@@ -74,6 +86,8 @@ class SourcePolicy:
             self._refuse(source, f"it is longer than {MAX_SOURCE_CHARS} characters")
         if source.startswith("pkg:"):
             self._check_package(source)
+        elif source.startswith(SDIST_PREFIX):
+            self._check_sdist(source)
         elif _SCHEME.match(source):
             self._check_url(source)
         elif source.isidentifier() and not os.path.exists(os.path.expanduser(source)):
@@ -99,6 +113,13 @@ class SourcePolicy:
         if source.startswith("pkg:") and ENVIRONMENT_MARK in source:
             self._check_path(source.partition(ENVIRONMENT_MARK)[2])
 
+    def _check_sdist(self, source: str) -> None:
+        spec = source.removeprefix(SDIST_PREFIX).strip()
+        if "/" in spec or os.sep in spec or spec.startswith("~") or _is_archive_name(spec):
+            self._check_path(os.path.expanduser(spec))  # an archive on disk
+        elif not self.allow_registry:
+            self._refuse(source, "registry source archives (sdist:NAME) may not be fetched")
+
     def _check_url(self, source: str) -> None:
         if problem := _url_problem(source):
             self._refuse(source, problem)
@@ -122,9 +143,11 @@ class SourcePolicy:
         roots = ", ".join(str(r) for r in self.roots) or "none"
         urls = ", ".join(self.url_prefixes) or "none"
         packages = "yes" if self.allow_packages else "no"
+        registry = "yes" if self.allow_registry else "no"
         return (
             f"allowed folders: {roots}; URL prefixes: {urls}; installed packages (pkg:): "
-            f"{packages}; shipped corpora (corpus:) always. Allow more with {ALLOW_FLAG}"
+            f"{packages}; registry source archives (sdist:NAME): {registry}; shipped corpora "
+            f"(corpus:) always. Allow more with {ALLOW_FLAG}"
         )
 
 
@@ -132,12 +155,16 @@ def check_embedder_spec(spec: str) -> str:
     """``spec`` if it names a shipped embedder; a directory of weights is refused (a client
     must not make the server load arbitrary files)."""
     spec = spec.strip()
-    if spec in ("minilm", "minilm-ft") or _HASHING.match(spec):
+    if spec in ("minilm", "minilm-ft", "minilm-api") or _HASHING.match(spec):
         return spec
     shown = spec if len(spec) <= 200 else spec[:200] + "…"
     raise EmbedderNotAllowed(
         f"embedder {shown!r} is not allowed here; use one of {', '.join(NAMED_EMBEDDERS)}"
     )
+
+
+def _is_archive_name(spec: str) -> bool:
+    return spec.lower().endswith((".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip"))
 
 
 def _url_problem(text: str) -> str:

@@ -26,6 +26,8 @@ from apipilot.indexes.store import IndexStore
 
 BUILT, UNCHANGED, FAILED = "built", "unchanged", "failed"
 Progress = Callable[[int, int], None]  # (dependencies done, dependencies in all)
+# Builds the pending jobs elsewhere (e.g. on Ray: indexes/build_ray.py), one outcome per job.
+Runner = Callable[[list["BuildJob"]], list["DependencyOutcome"]]
 
 
 def default_jobs() -> int:
@@ -63,9 +65,11 @@ def build_project(
     jobs: int | None = None,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    runner: Runner | None = None,
 ) -> list[DependencyOutcome]:
-    """Build what ``plan`` lists (``jobs`` processes, default :func:`default_jobs`), write the
-    project's manifest, and return one outcome per dependency, in the plan's order."""
+    """Build what ``plan`` lists (``jobs`` processes, default :func:`default_jobs`, or
+    ``runner``), write the project's manifest, and return one outcome per dependency, in the
+    plan's order."""
     report = progress or (lambda done, total: None)
     previous = read_manifest(store.home, plan.project)
     outcomes: dict[str, DependencyOutcome] = {}
@@ -83,7 +87,11 @@ def build_project(
     total = len(plan.builds)
     report(len(outcomes), total)
     workers = max(1, jobs if jobs is not None else default_jobs())
-    if len(pending) <= 1 or (workers == 1 and executor is None):
+    if runner is not None:
+        if pending:
+            outcomes.update((o.name, o) for o in runner(pending))
+            report(len(outcomes), total)
+    elif len(pending) <= 1 or (workers == 1 and executor is None):
         for job in pending:
             outcomes[job.name] = build_dependency(job)
             report(len(outcomes), total)

@@ -19,9 +19,12 @@ def read_source(
 ) -> ReadSource:
     """Read any documentation source a registered reader detects (see
     :mod:`indexes.readers.registry`): ``corpus:NAME@VERSION`` (shipped), ``pkg:NAME`` or an
-    installed package or source tree (griffe, static unless ``inspect``), a Sphinx build
-    folder or URL, a Markdown/reST folder or file (``llms.txt`` too), or a JSONL file
-    (``strict``: a malformed line is an error).
+    installed package or source tree (griffe, static unless ``inspect``; with its README for
+    ``pkg:``), a Sphinx build folder or URL (a URL without ``objects.inv`` is crawled as an
+    HTML site; an ``llms.txt`` URL is read with the pages it links), a site built to HTML on
+    disk, a Markdown/reST folder or file (``llms.txt`` too), or a JSONL file (``strict``: a
+    malformed line is an error). Several sources of one library@version are read together by
+    :func:`indexes.building.read_sources`.
     """
     reader, target = detect_reader(source)
     if library is None and not reader.names_library:

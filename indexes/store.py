@@ -21,18 +21,19 @@ import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
 from apipilot.indexes.api_index import ApiIndex
-from apipilot.indexes.builder import BuildStats, Progress, embed_records, timer, write_index
+from apipilot.indexes.builder import BuildStats, Progress, embed_units, timer, write_index
 from apipilot.indexes.cache import CacheKey, IndexCache
 from apipilot.indexes.errors import DamagedIndex, IndexNotFound, IndexStoreError
 from apipilot.indexes.locks import LockHeld, exclusive
-from apipilot.indexes.meta import IndexMeta
+from apipilot.indexes.meta import META_FILE, IndexMeta
+from apipilot.indexes.passages import PassageParams
 from apipilot.indexes.record import ApiRecord
 from apipilot.retrieval.embedder import Embedder
 from apipilot.retrieval.errors import ConfigError
@@ -207,17 +208,34 @@ class IndexStore:
         params: VectorIndexParams | None = None,
         progress: Progress | None = None,
         lock_timeout: float | None = None,
+        sources: Sequence[str] = (),
+        passages: PassageParams | None = None,
     ) -> tuple[IndexMeta, BuildStats]:
         """Build and publish ``library@version``; unchanged records reuse their old vectors.
 
-        Holds the library@version's lock throughout: a second build of it waits up to
-        ``lock_timeout`` seconds (default: the store's) and then raises :class:`LockHeld`.
+        ``sources`` lists every source the records were read from (the header keeps them,
+        and ``source`` becomes them joined by spaces unless given). Holds the
+        library@version's lock throughout: a second build of it waits up to ``lock_timeout``
+        seconds (default: the store's) and then raises :class:`LockHeld`. ``passages`` says
+        how records' documentation is cut into searched passages (default ``PassageParams()``;
+        ``PassageParams(enabled=False)``: head lines only).
         """
         elapsed = timer()
+        if sources and not source:
+            source = " ".join(sources)
         with self.locked(library, version, lock_timeout):
             self._collect(library, held=version)
             meta, stats = self._build_locked(
-                records, library, version, embedder, embedder_spec, source, params, progress
+                records,
+                library,
+                version,
+                embedder,
+                embedder_spec,
+                source,
+                params,
+                progress,
+                list(sources),
+                passages or PassageParams(),
             )
         return meta, BuildStats(
             stats.added,
@@ -238,11 +256,14 @@ class IndexStore:
         source: str,
         params: VectorIndexParams | None,
         progress: Progress | None,
+        sources: list[str] | None = None,
+        passages: PassageParams | None = None,
     ) -> tuple[IndexMeta, BuildStats]:
         elapsed = timer()
         link = self.path(library, version)
         previous = self._load_previous(link, embedder)
-        vectors, stats = embed_records(records, embedder, previous, progress)
+        units = embed_units(records, embedder, previous, progress, passages or PassageParams())
+        stats = units.stats
         del previous
         builds = link.parent / BUILDS
         builds.mkdir(parents=True, exist_ok=True)
@@ -252,7 +273,7 @@ class IndexStore:
             meta = write_index(
                 tmp,
                 records,
-                vectors,
+                units.vectors,
                 library=library,
                 version=version,
                 embedder=embedder,
@@ -261,7 +282,12 @@ class IndexStore:
                 params=params or VectorIndexParams(),
                 build_seconds=elapsed(),
                 apipilot_version=apipilot_version(),
+                owners=units.owners,
+                passages=units.passages,
+                passage_params=passages,
             )
+            if sources:
+                meta = _with_sources(tmp, meta, sources)
             IndexMeta.read(tmp).check_quick(tmp)  # the header reads back and covers every file
             tmp.rename(final)  # publish point 1: a complete, unpublished build
         except BaseException:
@@ -363,6 +389,15 @@ class IndexStore:
             return ApiIndex.load(link.resolve(), embedder, checksums=True)
         except (IndexStoreError, ConfigError):
             return None  # a damaged previous build is simply rebuilt from scratch
+
+
+def _with_sources(directory: Path, meta: IndexMeta, sources: list[str]) -> IndexMeta:
+    """Rewrite the header of the unpublished build in ``directory`` to list ``sources``."""
+    meta = replace(meta, sources=list(sources)).sealed()
+    tmp = directory / (META_FILE + ".tmp")
+    tmp.write_text(meta.to_json(), encoding="utf-8")
+    tmp.replace(directory / META_FILE)
+    return meta
 
 
 def _leftovers(directory: Path) -> Iterator[Path]:

@@ -181,8 +181,10 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
 
     Specs: ``minilm`` (the shipped all-MiniLM-L6-v2, on ONNX Runtime or torch: see
     :func:`minilm_backend`), ``minilm-ft`` (it with the LoRA adapter
-    in ``models/embedder-minilm-ft``), ``hashing`` or ``hashing:DIM``, or a path to a
-    sentence-transformers model directory or to a LoRA adapter directory.
+    in ``models/embedder-minilm-ft``), ``minilm-api`` (MiniLM fully fine-tuned on API
+    documentation: the float16 delta in ``models/embedder-minilm-api``), ``hashing`` or
+    ``hashing:DIM``, or a path to a sentence-transformers model directory, a LoRA adapter
+    directory, a fine-tuned delta directory or a folder holding an exported ``model.onnx``.
     """
     spec = spec.strip()
     if spec == "minilm":
@@ -198,23 +200,39 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
         from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
 
         embedder = LoraMiniLMEmbedder(default_adapter_dir())
+    elif spec == "minilm-api":
+        from apipilot.retrieval.finetuned import DeltaMiniLMEmbedder, api_model_dir
+
+        embedder = DeltaMiniLMEmbedder(api_model_dir())
     elif spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         if dim and not dim.isdigit():
             raise ConfigError(f"hashing embedder dimension must be an integer, got {dim!r}")
         embedder = HashingEmbedder(int(dim) if dim else 256)
     elif Path(spec).expanduser().is_dir():
-        from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, is_adapter_dir
+        from apipilot.retrieval.finetuned import (
+            DeltaMiniLMEmbedder,
+            LoraMiniLMEmbedder,
+            is_adapter_dir,
+            is_delta_dir,
+            is_onnx_model_dir,
+            onnx_minilm_embedder,
+        )
 
         path = Path(spec).expanduser().resolve()
         if is_adapter_dir(path):
             embedder = LoraMiniLMEmbedder(path)
+        elif is_delta_dir(path):
+            embedder = DeltaMiniLMEmbedder(path)
+        elif is_onnx_model_dir(path) and not (path / "modules.json").is_file():
+            embedder = onnx_minilm_embedder(path)
         else:
             embedder = SentenceTransformerEmbedder(path, path.name)
     else:
         raise ConfigError(
-            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'hashing[:DIM]' or the path "
-            "of a sentence-transformers model directory or a LoRA adapter directory"
+            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'minilm-api', "
+            "'hashing[:DIM]' or the path of a sentence-transformers model, LoRA adapter or "
+            "ONNX model directory"
         )
     _CACHE[spec] = embedder
     return embedder

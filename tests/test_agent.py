@@ -33,7 +33,11 @@ def demo_store(store: IndexStore, demo_records, hashing) -> IndexStore:
 
 
 def run(store: IndexStore, lm: object, **options):
+    """The agent with every LM step on (the defaults leave decomposition to the clauses and
+    reranking off: see ``test_defaults_use_no_lm_step``)."""
     options.setdefault("k", 5)
+    options.setdefault("decomposer", "lm")
+    options.setdefault("rerank", True)
     return recommend(REQUIREMENT, "demo", store=store, llm=lm, **options)
 
 
@@ -285,3 +289,26 @@ def test_deployment_graph_runs_with_a_json_context(demo_store, monkeypatch) -> N
         {"requirement": REQUIREMENT}, context=DeploymentContext(library="demo", llm="none", k=3)
     )
     assert out["answer"]["library"] == "demo" and len(out["answer"]["apis"]) == 3
+
+
+def test_defaults_use_no_lm_step(demo_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apipilot.agents.recommend import resolve_lm
+
+    monkeypatch.delenv("APIPILOT_LLM", raising=False)
+    assert resolve_lm(None) is None  # the measured default: no LM
+    lm = ScriptedLM(in_order=[SKILLS_REPLY])
+    result = recommend(REQUIREMENT, "demo", store=demo_store, llm=lm, k=5)
+    assert result["paths"] == {"skills": "lm", "decompose": "skipped", "rerank": "skipped"}
+    assert [s["text"] for s in result["subtasks"]] == split_clauses(REQUIREMENT)
+    # each clause's best two APIs come first (coverage), every name once
+    names = [a["name"] for a in result["apis"]]
+    assert len(names) == len(set(names)) and {"parse_csv", "shuffle", "batch"} <= set(names)
+
+
+def test_answers_are_cached_per_requirement_index_and_options(demo_store) -> None:
+    first = recommend(REQUIREMENT, "demo", store=demo_store, llm="none", k=4)
+    again = recommend(REQUIREMENT, "demo", store=demo_store, llm="none", k=4)
+    other = recommend(REQUIREMENT, "demo", store=demo_store, llm="none", k=3)
+    assert "cache" not in first["paths"] and again["paths"]["cache"] == "hit"
+    assert again["apis"] == first["apis"] and "cache" not in other["paths"]
+    assert len(other["apis"]) == 3

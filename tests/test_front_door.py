@@ -189,7 +189,8 @@ def test_settings_and_the_mcp_lock_use_the_table() -> None:
     assert apipilot.lm_choices() == LM_CHOICES
     assert Settings(llm=" None ").validated().llm == "none"
     assert not apipilot.lm_runs_in_process("openai:http://h/v1")
-    assert apipilot.lm_runs_in_process("gguf:/m/x.gguf") and apipilot.lm_runs_in_process("")
+    assert apipilot.lm_runs_in_process("gguf:/m/x.gguf")
+    assert not apipilot.lm_runs_in_process("")  # the agent's default: no LM (agents.defaults)
 
 
 # the deployed graph --------------------------------------------------------------------------

@@ -70,6 +70,31 @@ def test_refresh_after_one_docstring_changed(tmp_path: Path) -> None:
     assert hits[0]["name"] == "load"
 
 
+# Escaped newlines: the docstring stays on one line of the written module.
+LONG_DOC = (
+    "Read a table from a file.\\n\\n"
+    "The path may name a CSV or a JSON file; the format follows the suffix."
+)
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-passages"]])
+def test_refresh_keeps_the_passage_setting(tmp_path: Path, flags: list[str]) -> None:
+    package = write_package(tmp_path, LONG_DOC)
+    h = ["--home", str(tmp_path / "home")]
+    build = ["index", "build", str(package), "--embedder", "hashing:64", *flags, *h]
+    built = runner.invoke(app, build)
+    assert built.exit_code == 0, built.output
+    before = IndexStore(tmp_path / "home").open("tinylib").meta
+    assert bool(before.passages) is not bool(flags)
+    write_package(tmp_path, LONG_DOC + " Missing columns are left empty.")
+    refreshed = runner.invoke(app, ["index", "refresh", "tinylib", *h])
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "changed 1" in refreshed.output
+    after = IndexStore(tmp_path / "home").open("tinylib").meta
+    assert after.passages == before.passages
+    assert (after.unit_count > after.record_count) is not bool(flags)
+
+
 def test_markdown_folder_needs_a_library_name(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

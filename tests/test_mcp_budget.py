@@ -51,7 +51,8 @@ def test_parse_library_id() -> None:
 
 def test_runs_local_lm(monkeypatch) -> None:
     monkeypatch.delenv("APIPILOT_LLM", raising=False)
-    assert runs_local_lm(None) and runs_local_lm("embedded") and runs_local_lm("gguf:/m.gguf")
+    assert not runs_local_lm(None)  # the default is no LM (agents.defaults.LLM)
+    assert runs_local_lm("embedded") and runs_local_lm("gguf:/m.gguf")
     assert not runs_local_lm("none") and not runs_local_lm("openai:http://127.0.0.1:8000/v1")
-    monkeypatch.setenv("APIPILOT_LLM", "none")
-    assert not runs_local_lm(None)
+    monkeypatch.setenv("APIPILOT_LLM", "embedded")
+    assert runs_local_lm(None)

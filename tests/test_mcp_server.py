@@ -147,6 +147,9 @@ def test_stdio_build_index_needs_allow_write(tmp_path: Path, demo_records) -> No
     home = build_demo_home(tmp_path / "home")
     docs = tmp_path / "more.jsonl"
     docs.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in demo_records))
+    guide = tmp_path / "guide.md"
+    guide.write_text("# Shuffling\n\nShuffle the elements of a pipe before batching them.\n\n"
+                     "```python\nshuffle(pipe)\n```\n")  # fmt: skip
 
     async def main() -> None:
         async with Client(
@@ -164,12 +167,20 @@ def test_stdio_build_index_needs_allow_write(tmp_path: Path, demo_records) -> No
             }
             built = ok(await client.call_tool("build_index", args))
             assert (built["library"], built["version"], built["records"]) == ("demo2", "2.0", 8)
+            assert built["sources"] == [str(docs)]
             found = ok(
                 await client.call_tool("search_docs", {"library": "demo2", "query": "batch"})
             )
             assert found["version"] == "2.0"
             bad = await client.call_tool("build_index", {"source": str(tmp_path / "none.jsonl")})
             assert bad.is_error and "none.jsonl" in text(bad)
+            several = args | {"source": [str(docs), str(guide)], "library": "demo3"}
+            both = ok(await client.call_tool("build_index", several))
+            assert both["records"] == 9  # the 8 records and the guide, one library@version
+            assert both["sources"] == [str(docs), str(guide)]
+            outside = several | {"source": [str(docs), "/etc/hostname"], "library": "demo4"}
+            refused = await client.call_tool("build_index", outside)
+            assert refused.is_error and "/etc/hostname" in text(refused)
 
     anyio.run(main)
 

@@ -178,3 +178,20 @@ def test_eval_reports_each_suite_and_method_cell(tmp_path: Path) -> None:
 
 def _record(seen: list[tuple[int, int]]) -> Callable[[int, int], None]:
     return lambda done, total: seen.append((done, total))
+
+
+def test_training_step_lines_come_every_interval_even_between_the_every_n_steps() -> None:
+    from apipilot.training.step_log import StepClock
+
+    now = [0.0]
+    clock = StepClock(total=100, every=20, interval=10.0, clock=lambda: now[0])
+    logged = []
+    for step in range(100):
+        now[0] += 3.0  # a slow step: 3 s each
+        if clock.due(step):
+            logged.append(step)
+    assert logged[:3] == [0, 4, 8]  # 20 steps would be 60 s: a line at least every 10 s
+    assert all(b - a <= 4 for a, b in itertools.pairwise(logged))
+    assert logged[-1] == 99
+    fast = StepClock(total=45, every=20, interval=10.0, clock=lambda: 0.0)
+    assert [s for s in range(45) if fast.due(s)] == [0, 20, 40, 44]

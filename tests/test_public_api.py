@@ -32,6 +32,7 @@ EXPORTED = {
     "ApiInfo",
     "BuildSummary",
     "DependencyResult",
+    "HitEvidence",
     "IndexInfo",
     "LibraryInfo",
     "LibraryVersion",
@@ -61,7 +62,9 @@ EXPORTED = {
     "VECTOR_INDEX_KINDS",
     "__version__",
     # functions
+    "add_source",
     "build_index",
+    "build_many",
     "build_missing_defaults",
     "check_embedder",
     "check_lm_spec",

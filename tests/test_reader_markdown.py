@@ -129,6 +129,7 @@ def test_markdown_sections_name_their_api(docs: Path) -> None:
     records = by_id(report.records)
     assert set(records) == {
         "api.md#tinylib-reference",
+        "api.md#usage",  # a titled section with code is a guide, however short its prose
         "Shuffler",
         "DataFrame.merge",
         "read_csv",
@@ -146,13 +147,15 @@ def test_markdown_sections_name_their_api(docs: Path) -> None:
     batch = records["batch"]
     assert (batch.kind, batch.signature) == ("function", "(data, size: int = 2) -> list")
     intro = records["api.md#tinylib-reference"]
-    assert intro.kind == "section"
+    assert intro.kind == "guide"  # narrative sections are guides (title, title path, prose)
     assert intro.name == "Tinylib reference"
+    assert intro.qualified_name == "Tinylib reference"
 
 
 def test_rst_titles_and_directives(docs: Path) -> None:
     records = by_id(read_markdown(docs / "docs" / "guide.rst", "tinylib", "1.0").records)
-    assert set(records) == {"guide.rst#guide", "batch", "Pipeline"}
+    assert set(records) == {"guide.rst#guide", "guide.rst#another-title", "batch", "Pipeline"}
+    assert records["guide.rst#another-title"].examples == ("pipeline.run()",)
     batch = records["batch"]
     assert batch.kind == "function"
     assert batch.signature == "(data, size: int = 2) -> list"

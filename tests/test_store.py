@@ -130,7 +130,7 @@ def test_rebuild_reuses_vectors_of_unchanged_records(store, demo_records, hashin
     build(store, demo_records, hashing)
     before = IndexStore(store.home).open("demo").vectors.copy()
     edited = [*demo_records[:-1], make_record("brand_new", "A new API")]
-    edited[0] = replace(edited[0], summary="Shuffle with a buffer")
+    edited[0] = replace(edited[0], summary="Shuffle with a buffer", doc="Shuffle with a buffer")
 
     calls: list[int] = []
 

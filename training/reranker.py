@@ -19,6 +19,7 @@ from apipilot.retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS
 from apipilot.training.lora import _scrub_base_path, _seed_everything
 from apipilot.training.optim import adamw_with_warmup, optimisation_step
 from apipilot.training.reranker_data import RerankGroup
+from apipilot.training.step_log import StepClock
 
 LOSSES = ("listwise", "bce")
 
@@ -105,6 +106,7 @@ def train_reranker(
     model.train()
     result = RerankResult(steps=0, seconds=0.0, device=device, groups=len(groups))
     start = time.perf_counter()
+    clock = StepClock(len(batches), every=20)
     for step, batch in enumerate(batches):
         queries = [g.query for g in batch for _ in range(1 + len(g.negatives))]
         texts = [t for g in batch for t in (g.positive, *g.negatives)]
@@ -119,7 +121,7 @@ def train_reranker(
         loss = group_loss(model(**features).logits.view(-1), len(batch), config.loss)
         result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
-        if log is not None and (step % 20 == 0 or step == len(batches) - 1):
+        if log is not None and clock.due(step):
             recent = result.losses[-20:]
             elapsed = time.perf_counter() - start
             log(

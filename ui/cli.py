@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 import apipilot
 from apipilot.ui.cli_errors import err, user_errors
@@ -44,6 +45,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 ONNX_OPTIMIZE_ENV = "APIPILOT_ONNX_OPTIMIZE"  # see apipilot.retrieval.onnx_embedder
 # The fields of a hit in `search --json`.
 SEARCH_JSON_FIELDS = ("id", "name", "qualified_name", "signature", "summary", "score")
+_ASK_DEFAULTS = apipilot.RecommendOptions()  # the measured-best agent defaults
+NO_RERANKER = "none"  # the --reranker value that names no cross-encoder
 
 
 def _print_build(built: apipilot.BuildSummary) -> None:
@@ -56,12 +59,15 @@ def _print_build(built: apipilot.BuildSummary) -> None:
 
 @index_app.command("build")
 def index_build(
-    source: Annotated[
-        str,
+    sources: Annotated[
+        list[str],
         typer.Argument(
-            help="pkg:NAME (installed package), a package folder or source tree, a Sphinx "
-            "build folder or URL, a Markdown/reST folder or file (llms.txt too), a .jsonl "
-            "file, or corpus:NAME@VERSION (shipped)."
+            help="One or more sources of one library@version: pkg:NAME (installed package, "
+            "with its README), a package folder or source tree, a Sphinx build folder or URL "
+            "(a site without objects.inv is crawled), a built HTML site folder, a "
+            "Markdown/reST folder or file (llms.txt too, local or URL), a .jsonl file, or "
+            "corpus:NAME@VERSION (shipped).",
+            metavar="SOURCE...",
         ),
     ],
     library: Annotated[str | None, typer.Option("--library", "-l", help="Library name.")] = None,
@@ -80,17 +86,24 @@ def index_build(
     inspect: Annotated[
         bool, typer.Option("--inspect", help="Python: import compiled modules to read them.")
     ] = False,
+    no_passages: Annotated[
+        bool,
+        typer.Option(
+            "--no-passages", help="Index head lines only, not the documentation's passages."
+        ),
+    ] = False,
     home: HomeOption = None,
 ) -> None:
-    """Read SOURCE into API records, embed them and store the index of LIBRARY@VERSION.
+    """Read each SOURCE into API and guide records, link the guides to the APIs they name,
+    embed them and store the index of LIBRARY@VERSION.
 
     Library and version default to the package metadata for Python packages and to the
-    inventory for Sphinx sites; other sources need --library.
+    inventory for Sphinx sites; other sources need --library (or a source that names it).
     """
     with user_errors():
-        with PhaseProgress(f"build {library or source}") as progress:
+        with PhaseProgress(f"build {library or ' '.join(sources)}") as progress:
             built = apipilot.build_index(
-                source,
+                sources,
                 library,
                 version,
                 embedder=embedder,
@@ -99,6 +112,7 @@ def index_build(
                 inspect=inspect,
                 phases=progress.update,
                 home=home,
+                passages=not no_passages,
             )
         _print_build(built)
 
@@ -125,12 +139,32 @@ def index_refresh(
     ref: Annotated[str, typer.Argument(help="NAME (newest version) or NAME@VERSION.")],
     home: HomeOption = None,
 ) -> None:
-    """Re-read an index's source; re-embed only records whose content changed.
+    """Re-read every source of an index; re-embed only records whose content changed.
 
     The old index stays in use until the new one is complete.
     """
     with user_errors(), PhaseProgress(f"refresh {ref}") as progress:
         _print_build(apipilot.refresh_index(ref, phases=progress.update, home=home))
+
+
+@index_app.command("add")
+def index_add(
+    source: Annotated[str, typer.Argument(help="The source to add (any kind `build` reads).")],
+    library: Annotated[
+        str,
+        typer.Option(
+            "--library", "-l", help="The index to add it to: NAME (newest) or NAME@VERSION."
+        ),
+    ],
+    home: HomeOption = None,
+) -> None:
+    """Add a source to an existing index and rebuild it from all its sources.
+
+    Unchanged records keep their vectors; the old index stays in use until the new one is
+    complete, and when a source cannot be read.
+    """
+    with user_errors(), PhaseProgress(f"add {source} to {library}") as progress:
+        _print_build(apipilot.add_source(source, library, phases=progress.update, home=home))
 
 
 @index_app.command("list")
@@ -146,9 +180,8 @@ def index_list(json_output: JsonOption = False, home: HomeOption = None) -> None
             if i.problem:
                 table.add_row(i.library, i.version, "-", "-", "-", f"[red]{i.problem}[/]")
             else:
-                table.add_row(
-                    i.library, i.version, str(i.records), i.embedder, i.built_at, i.source
-                )
+                sources = "\n".join(i.meta.get("sources") or [i.source])
+                table.add_row(i.library, i.version, str(i.records), i.embedder, i.built_at, sources)
         out.print(table if indexes else "no indexes yet: run `apipilot index defaults`")
 
 
@@ -220,9 +253,10 @@ def search(
             "#", "api", "signature", "summary", "score", title=f"{found.library}@{found.version}"
         )
         for hit in found.results:
-            table.add_row(
-                str(hit.rank), hit.name, hit.signature[:60], hit.summary[:80], f"{hit.score:.3f}"
-            )
+            summary = Text(hit.summary[:80])
+            if hit.evidence is not None:  # the passage or guide that matched, on a dim line
+                summary.append("\n" + hit.evidence.line(100), style="dim")
+            table.add_row(str(hit.rank), hit.name, hit.signature[:60], summary, f"{hit.score:.3f}")
         out.print(table)
 
 
@@ -254,7 +288,17 @@ def ask(
     ] = None,
     k: Annotated[int, typer.Option("-k", help="APIs in the answer.", min=1, max=100)] = 10,
     code: Annotated[bool, typer.Option("--code", help="Also write code that uses them.")] = False,
-    rerank: Annotated[bool, typer.Option(help="Rerank candidates with the LM.")] = True,
+    rerank: Annotated[
+        bool,
+        typer.Option(
+            help="Rerank each subtask's candidates (the LM, or --reranker); off by default: "
+            "it lowered R@5 on the dev split (docs/benchmarks.md)."
+        ),
+    ] = _ASK_DEFAULTS.rerank,
+    decomposer: Annotated[
+        str,
+        typer.Option(help="Subtasks from: clauses (the requirement's own), lm, or union (both)."),
+    ] = _ASK_DEFAULTS.decomposer,
     llm: Annotated[
         str | None,
         typer.Option(help=apipilot.lm_spec_help()),
@@ -262,8 +306,9 @@ def ask(
     reranker: Annotated[
         str | None,
         typer.Option(
-            help="Cross-encoder that reorders each subtask's candidates: minilm-ce, an adapter "
-            "directory, or none (the LM reranks). Default: $APIPILOT_RERANKER or none."
+            help="Cross-encoder that reorders each subtask's candidates (naming one turns "
+            "--rerank on): minilm-ce, an adapter directory, or none (the LM reranks). "
+            "Default: $APIPILOT_RERANKER or none."
         ),
     ] = None,
     json_output: JsonOption = False,
@@ -272,7 +317,13 @@ def ask(
     """Decompose REQUIREMENT into subtasks and recommend the APIs of LIBRARY for each."""
     with user_errors():
         options = apipilot.RecommendOptions(
-            k=k, write_code=code, rerank=rerank, reranker=reranker, llm=llm
+            k=k,
+            write_code=code,
+            # naming a cross-encoder asks for reranking, which is off by default
+            rerank=rerank or (reranker or NO_RERANKER).strip().lower() != NO_RERANKER,
+            reranker=reranker,
+            llm=llm,
+            decomposer=decomposer,
         )
         answer: apipilot.Recommendation | None = None
         with err.status("thinking…", spinner="dots") as status:
@@ -307,6 +358,8 @@ def _print_answer(answer: apipilot.Recommendation) -> None:
             out.print(f"    signature: {api.signature}", highlight=False, markup=False)
         if api.source:
             out.print(f"    source: {api.source}", highlight=False, markup=False)
+        if api.evidence is not None:
+            out.print(f"    {api.evidence.line()}", highlight=False, markup=False)
     if answer.code:
         out.print("\n[bold]Code[/]")
         out.print(answer.code, markup=False, highlight=False)
@@ -371,3 +424,6 @@ register_train(app)
 from apipilot.ui.cli_project import register as register_project  # noqa: E402
 
 register_project(index_app)
+from apipilot.ui.cli_build_many import register as register_build_many  # noqa: E402
+
+register_build_many(index_app)

@@ -54,6 +54,14 @@ def evaluate(
         str | None,
         typer.Option("--library", "-l", help="Only this library (torchdata, rich, …)."),
     ] = None,
+    realistic_sources: Annotated[
+        str,
+        typer.Option(
+            help="What the realistic suites' indexes read: pkg (the installed package and its "
+            "README) or sdist (its source archive: docs/ folder guides too; index "
+            "LIB@VERSION-sdist)."
+        ),
+    ] = "pkg",
     method: Annotated[
         list[str] | None,
         typer.Option(
@@ -112,6 +120,7 @@ def evaluate(
             home,
             update,
             split,
+            realistic_sources,
         )
 
 
@@ -129,6 +138,7 @@ def _evaluate(
     home: Path | None,
     update: bool = False,
     split: str = "all",
+    realistic_sources: str = "pkg",
 ) -> None:
     from apipilot.evaluation.harness import run_eval
     from apipilot.evaluation.methods import Env, get_method
@@ -145,7 +155,7 @@ def _evaluate(
     if update and out is None:
         raise apipilot.ConfigError("--update needs --out (the folder whose report it updates)")
     chosen = [get_method(name) for name in methods]
-    suites = select_suites(suite, library, split)
+    suites = select_suites(suite, library, split, realistic_sources)
     env = Env(apipilot.open_store(home))
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     start = time.perf_counter()
@@ -171,6 +181,11 @@ def _evaluate(
         )
     if limit is not None:
         notes.append(f"every suite was cut to its first {limit} tasks")
+    if realistic_sources != "pkg" and any(s.kind == "realistic" for s in suites):
+        notes.append(
+            f"realistic suites scored on `{realistic_sources}:` indexes (LIB@VERSION-sdist: the "
+            "source archive's docs/ folder as guides, with the package's API)"
+        )
     if split != "all":
         notes.append(f"{split} split only: the tasks `evaluation/splits.py` puts in {split}")
     codegen_results: list[CodegenResult] = []
@@ -189,6 +204,7 @@ def _evaluate(
             "suite": suite,
             "split": split,
             "library": library,
+            "realistic_sources": realistic_sources,
             "methods": methods,
             "limit": limit,
             "lm_limit": lm_limit,

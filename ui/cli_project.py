@@ -10,6 +10,14 @@ import typer
 from rich.console import Console
 
 import apipilot
+from apipilot.ui.cli_build_many import (
+    EmbedderOption,
+    HomeOption,
+    JsonOutputOption,
+    RayAddressOption,
+    RayOption,
+    phase_callback,
+)
 from apipilot.ui.cli_errors import user_errors
 from apipilot.ui.progress import PhaseProgress
 
@@ -31,16 +39,18 @@ def index_project(
     ] = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Builds run at once (default: min(4, CPUs))."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Builds run at once (default: min(4, CPUs)); with --ray, embedding actors.",
+        ),
     ] = None,
-    embedder: Annotated[
-        str, typer.Option(help="'minilm' (shipped), 'hashing[:DIM]' or a model directory.")
-    ] = apipilot.DEFAULT_EMBEDDER,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    home: Annotated[
-        Path | None,
-        typer.Option("--home", help="Index directory (default: $APIPILOT_HOME or the user cache)."),
-    ] = None,
+    ray: RayOption = False,
+    ray_address: RayAddressOption = None,
+    embedder: EmbedderOption = apipilot.DEFAULT_EMBEDDER,
+    json_output: JsonOutputOption = False,
+    home: HomeOption = None,
 ) -> None:
     """Index every dependency of the project at PATH (pyproject.toml, requirements*.txt,
     uv.lock, poetry.lock) at the version installed in its environment.
@@ -57,6 +67,9 @@ def index_project(
             embedder=embedder,
             progress=progress.callback("build", unit="dependencies"),
             home=home,
+            ray=ray,
+            ray_address=ray_address,
+            phases=phase_callback(progress),
         )
     if json_output:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))

@@ -34,7 +34,8 @@ AllowRootOption = Annotated[
     typer.Option(
         "--allow-root",
         help="What a build may read besides the current directory and your documents folder: "
-        "a folder, an http(s) URL prefix, or pkg: (installed packages); repeatable.",
+        "a folder, an http(s) URL prefix, pkg: (installed packages) or sdist: (source "
+        "archives from the package registry); repeatable.",
         show_default=False,
     ),
 ]

@@ -127,6 +127,7 @@ class BuildResult(BaseModel):
     records: int
     embedder: str
     source: str
+    sources: list[str] = Field(default_factory=list, description="Every source, in build order.")
     built_at: str
     stats: dict[str, float]
     skipped: list[dict[str, str]]

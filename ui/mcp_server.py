@@ -160,6 +160,14 @@ def _hit_block(hit: dict[str, Any], with_doc: bool = False, with_ref: bool = Fal
         lines.append("   " + text.replace("\n", "\n   "))
     if hit["source"]:
         lines.append(f"   source: {hit['source']}")
+    evidence = hit.get("evidence")
+    if evidence:  # the guide section (with its code) or the passage that matched
+        label = f'guide "{evidence["title"]}"' if evidence["kind"] == "guide" else "matched"
+        lines.append(f"   {label}: " + evidence["text"].replace("\n", "\n   "))
+        for code in evidence.get("code", []):
+            lines.append("   ```python\n   " + code.replace("\n", "\n   ") + "\n   ```")
+        if evidence["kind"] == "guide" and evidence["source"]:
+            lines.append(f"   guide source: {evidence['source']}")
     return "\n".join(lines)
 
 
@@ -230,7 +238,9 @@ class ApipilotTools:
         libraries: Libraries = None,
     ) -> Annotated[CallToolResult, RecommendResult]:
         """Recommend the APIs of a library for a requirement: the agent splits it into subtasks,
-        retrieves candidates for each and reranks them. Answers with the subtasks, the APIs
+        retrieves candidates for each and the whole requirement, and merges them so each
+        subtask's best APIs are kept (an LM reranks only when the server runs with one and
+        reranking is asked for). Answers with the subtasks, the APIs
         (signature, summary, source, library and version) and the library@version that
         answered. Without a library, every library of `libraries` (or of the indexed project
         the server runs in) is searched and each subtask goes to the library that fits it."""
@@ -510,10 +520,13 @@ class ApipilotTools:
     def build_index(
         self,
         source: Annotated[
-            str,
+            str | list[Annotated[str, Field(min_length=1)]],
             Field(
-                description="A JSONL file or docs folder on the server's disk, under a folder "
-                "the server allows, or corpus:NAME@VERSION (shipped).",
+                description="A source, or a list of sources read into one library@version "
+                "(reference docs and guides together): a JSONL file or docs folder on the "
+                "server's disk under a folder the server allows, corpus:NAME@VERSION "
+                "(shipped), or pkg:NAME, an allowed URL or sdist:NAME when the server allows "
+                "them.",
                 min_length=1,
             ),
         ],
@@ -523,8 +536,9 @@ class ApipilotTools:
             str, Field(description="'minilm' (shipped), 'minilm-ft' or 'hashing[:DIM]'.")
         ] = "minilm",
     ) -> Annotated[CallToolResult, BuildResult]:
-        """Build the index of library@version from documentation on the server's disk. An
-        existing index is replaced only if the server allows it (--allow-replace)."""
+        """Build the index of library@version from one documentation source or several (each
+        must be allowed by the server). An existing index is replaced only if the server allows
+        it (--allow-replace)."""
         with tool_errors():
             built = apipilot.build_index(
                 source,

@@ -18,6 +18,7 @@ from apipilot import DEFAULT_EMBEDDER, ConfigError
 CONFIG_NAME = "config.json"
 NO_LM = apipilot.NO_LM
 K_RANGE = (1, 100)
+AGENT_DEFAULTS = apipilot.RecommendOptions()  # measured on the dev split (agents.defaults)
 # The LM form's kind <-> spec conversions, derived from the one table of LM kinds.
 lm_spec = apipilot.join_lm_spec
 split_lm_spec = apipilot.split_lm_spec
@@ -27,10 +28,10 @@ split_lm_spec = apipilot.split_lm_spec
 class Settings:
     """What a request uses unless told otherwise; ``validated`` checks every field."""
 
-    llm: str = "embedded"
-    k: int = 10
-    rerank: bool = True
-    write_code: bool = True
+    llm: str = AGENT_DEFAULTS.DEFAULT_LLM
+    k: int = AGENT_DEFAULTS.k
+    rerank: bool = AGENT_DEFAULTS.rerank
+    write_code: bool = AGENT_DEFAULTS.write_code
     embedder: str = DEFAULT_EMBEDDER
 
     def validated(self) -> Settings:
@@ -45,7 +46,8 @@ class Settings:
 
 def default_settings() -> Settings:
     """Defaults; the LM follows ``$APIPILOT_LLM`` when it is set."""
-    return Settings(llm=os.environ.get(apipilot.LM_ENV_VAR, "").strip() or "embedded")
+    env = os.environ.get(apipilot.LM_ENV_VAR, "").strip()
+    return Settings(llm=env or AGENT_DEFAULTS.DEFAULT_LLM)
 
 
 def check_llm(value: str) -> str:

@@ -64,6 +64,7 @@ class Transcript:
     examples: list[dict[str, Any]] | None = None
     subtasks: list[str] = field(default_factory=list)
     candidates: dict[str, list[str]] = field(default_factory=dict)
+    ranking: list[str] = field(default_factory=list)  # the answer's APIs, before the code
     paths: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     result: dict[str, Any] | None = None
@@ -82,6 +83,8 @@ class Transcript:
             self.subtasks = [str(s) for s in update["subtasks"]]
         for key, found in update.get("candidates", {}).items():
             self.candidates[key] = [short_name(c) for c in found[:CANDIDATES_SHOWN]]
+        if "ranking" in update:
+            self.ranking = [short_name(c) for c in update["ranking"]]
 
     def markdown(self) -> str:
         verb = "Refining" if self.refined else "Requirement"
@@ -95,7 +98,10 @@ class Transcript:
             parts.append(f"**Subtasks** {self._path('decompose')}:\n\n" + "\n".join(lines))
         if self.candidates:
             parts.append(self._candidates())
-        if self.result is None:
+        if self.result is None and self.ranking:
+            names = ", ".join(f"`{n}`" for n in self.ranking)
+            parts.append(f"**Recommended APIs**: {names}\n\n_writing code…_")
+        elif self.result is None:
             parts.append("_working…_")
         else:
             parts.extend(render_answer(self.result))
@@ -160,6 +166,12 @@ def render_api(rank: int, api: dict[str, Any]) -> str:
     head = f"{rank}. **`{_code(name)}`**{signature}{where} — score {api['score']:.3f}"
     summary = _clip(_inline(api["summary"]), SUMMARY_CHARS)
     source = f" <small>({_inline(api['source'])})</small>" if api["source"] else ""
+    evidence = api.get("evidence")
+    if evidence:  # the guide section or passage that matched, one short line
+        title = _inline(evidence["title"])
+        label = f"guide “{title}”" if evidence["kind"] == "guide" else "matched"
+        text = _clip(_inline(evidence["text"]), SUMMARY_CHARS)
+        source += f"  \n   <small>{label}: {text}</small>"
     return f"{head}  \n   {summary}{source}"
 
 

@@ -11,7 +11,7 @@ from apipilot import ApipilotError, ConfigError
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["library", "version", "records", "embedder", "built", "build s", "source", "problem"]
+COLUMNS = ["library", "version", "records", "embedder", "built", "build s", "sources", "problem"]
 SKIPPED_SHOWN = 10
 Home = Path | None
 
@@ -32,11 +32,24 @@ def index_rows(home: Home) -> list[list[Any]]:
                 i.embedder,
                 built,
                 round(i.build_seconds, 1),
-                i.source,
+                "\n".join(index_sources(i)),
                 "",
             ]
         )
     return rows
+
+
+def index_sources(info: apipilot.IndexInfo) -> list[str]:
+    """Every source an index was read from (older headers name one)."""
+    listed = info.meta.get("sources")
+    if isinstance(listed, list) and listed:
+        return [str(source) for source in listed]
+    return [info.source] if info.source else []
+
+
+def source_lines(text: str) -> list[str]:
+    """The sources of the Source box: one a line, blank lines left out."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def index_refs(home: Home) -> list[str]:
@@ -53,18 +66,20 @@ def index_summary(home: Home) -> str:
     )
 
 
-def check_build_form(source: str, upload: str | None, library: str) -> str:
-    """What to build from: the source box or the uploaded file (exactly one of them)."""
-    if source and upload:
-        raise ConfigError("give either a source or an uploaded file, not both")
-    if not source and not upload:
+def check_build_form(source: str, upload: str | None, library: str) -> list[str]:
+    """What to build from: the sources of the source box (one a line, read into one
+    library@version) or the uploaded file (exactly one of the two)."""
+    sources = source_lines(source)
+    if sources and upload:
+        raise ConfigError("give either sources or an uploaded file, not both")
+    if not sources and not upload:
         raise ConfigError(
-            "give a source (an installed package name, a path, a Sphinx URL or "
-            "corpus:NAME@VERSION) or upload a JSONL or Markdown file"
+            "give a source (an installed package name, pkg:NAME, sdist:NAME, a path, a Sphinx "
+            "URL or corpus:NAME@VERSION; several, one a line) or upload a JSONL or Markdown file"
         )
     if upload and not library:
         raise ConfigError("give a library name for the uploaded file")
-    return upload or source
+    return [upload] if upload else sources
 
 
 def build_message(built: apipilot.BuildSummary) -> str:
@@ -90,12 +105,13 @@ def try_build(
     phases: apipilot.PhaseProgress | None = None,
     policy: apipilot.SourcePolicy | None = None,
 ) -> tuple[bool, str]:
-    """Build from ``source`` (package name, path, Sphinx URL, ``corpus:…``) or an uploaded
-    file; ``(built, message)``: a failed build is a message, never an exception.
+    """Build from ``source`` (one source a line, all read into one library@version: package
+    name, path, Sphinx URL, ``sdist:…``, ``corpus:…``) or an uploaded file; ``(built,
+    message)``: a failed build is a message, never an exception.
 
     ``policy`` limits what the source box may name (an upload, which the server itself
     received, is always allowed)."""
-    source, library, version = source.strip(), library.strip(), version.strip()
+    library, version = library.strip(), version.strip()
     if policy is not None and upload:
         policy = policy.allowing([upload])
     try:

@@ -154,8 +154,10 @@ def indexes_tab(
     gr.Markdown("### Build an index")
     with gr.Row():
         source = gr.Textbox(
-            label="Source",
-            placeholder="installed package name, path, Sphinx URL or corpus:NAME@VERSION",
+            label="Sources (one a line, read into one library@version)",
+            placeholder="installed package name or pkg:NAME, sdist:NAME, path, Sphinx URL or "
+            "corpus:NAME@VERSION",
+            lines=3,
             scale=3,
             elem_id="source",
         )

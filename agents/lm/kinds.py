@@ -69,6 +69,8 @@ LM_KINDS: tuple[LMKind, ...] = (
     ),
     LMKind(NO_LM, "deterministic, no LM", NO_LM, NO_LM, loads=False, in_process=False),
 )
+# The model ``load_lm`` loads when asked for an LM without a spec. The agent itself runs
+# without one unless told (``agents.defaults.LLM``).
 DEFAULT_KIND = "embedded"
 _BY_NAME = {kind.name: kind for kind in LM_KINDS}
 
@@ -93,8 +95,13 @@ def accepted_forms(*, with_none: bool = False) -> str:
 
 def spec_help() -> str:
     """The CLI's ``--llm`` help: every form, the default first."""
-    forms = [f"{k.form} (default)" if k.name == DEFAULT_KIND else k.form for k in LM_KINDS]
-    return "LM: " + ", ".join(forms) + f". Default: $APIPILOT_LLM or {DEFAULT_KIND}."
+    from apipilot.agents.defaults import LLM
+
+    forms = [f"{k.form} (default)" if k.name == LLM else k.form for k in LM_KINDS]
+    return (
+        "LM: " + ", ".join(forms) + f". Default: $APIPILOT_LLM or {LLM} (measured: the LM's "
+        "steps lost to the deterministic ones on the dev split; docs/benchmarks.md)."
+    )
 
 
 def app_choices() -> list[tuple[str, str]]:
@@ -115,8 +122,11 @@ def kind_of(spec: str) -> LMKind | None:
 
 
 def runs_in_process(spec: str) -> bool:
-    """Whether ``spec`` names a model that runs in this process; unknown specs count as local."""
-    kind = kind_of(spec) if spec.strip() else find_kind(DEFAULT_KIND)
+    """Whether ``spec`` names a model that runs in this process; unknown specs count as local.
+    An empty spec is the agent's default LM (``agents.defaults.LLM``)."""
+    from apipilot.agents.defaults import LLM
+
+    kind = kind_of(spec) if spec.strip() else find_kind(LLM)
     return kind is None or kind.in_process
 
 

@@ -10,6 +10,7 @@ is one module with a reader, plus its line in the registry's table (or a ``regis
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -122,3 +123,19 @@ def required_library(library: str | None, kind: str, target: SourceTarget) -> st
             f"give --library for {target.text}: a {kind} source does not name its library"
         )
     return library
+
+
+def read_for_library(
+    target: SourceTarget,
+    library: str | None,
+    version: str | None,
+    kind: str,
+    read: Callable[[str, str], ReadReport],
+    source: str | None = None,
+) -> ReadSource:
+    """What ``read(library, version)`` reads from a source that names neither: ``library``
+    must be given (see :func:`required_library`), ``version`` defaults to ``UNVERSIONED``;
+    ``source`` (default ``target.text``) is what the index records."""
+    library = required_library(library, kind, target)
+    version = version or UNVERSIONED
+    return ReadSource(read(library, version), library, version, source or target.text)

@@ -238,6 +238,35 @@ class HttpFetcher:
         self.client.close()
 
 
+def remote_site_deadline(seconds: float | None = None) -> Deadline:
+    """The overall deadline of reading a remote site: ``seconds``, else
+    ``$APIPILOT_REMOTE_DEADLINE``, else ``SITE_DEADLINE_S``."""
+    seconds = deadline_seconds(seconds, SITE_DEADLINE_ENV, SITE_DEADLINE_S)
+    return Deadline(seconds, "overall deadline for a remote site")
+
+
+def site_fetcher(
+    base_url: str,
+    *,
+    page_deadline: float | None,
+    site_deadline: Deadline | None,
+    cache_dir: Path | None,
+) -> HttpFetcher:
+    """The default fetcher of a remote site: each file bounded by ``page_deadline`` (else
+    ``$APIPILOT_PAGE_DEADLINE``, else ``PAGE_DEADLINE_S``), responses cached in ``cache_dir``
+    (default ``.http-cache`` in the index home)."""
+    if cache_dir is None:
+        from apipilot.indexes.store import default_home  # the store pulls in the embedders
+
+        cache_dir = default_home() / ".http-cache"
+    return HttpFetcher(
+        base_url,
+        page_deadline=deadline_seconds(page_deadline, PAGE_DEADLINE_ENV, PAGE_DEADLINE_S),
+        site_deadline=site_deadline,
+        cache_dir=cache_dir,
+    )
+
+
 class _Retryable(Exception):
     """A failure worth another try, with the wait the server asked for, if it did."""
 

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,10 @@ from apipilot.indexes.errors import SourceError
 from apipilot.indexes.readers.base import (
     FILE_TYPE,
     NOT_MINE,
-    UNVERSIONED,
     ReadOptions,
     ReadSource,
     SourceTarget,
-    required_library,
+    read_for_library,
 )
 from apipilot.indexes.record import ApiRecord, ReadReport, first_sentence, unique_ids
 
@@ -48,11 +48,9 @@ class JsonlReader:
     def read(
         self, target: SourceTarget, library: str | None, version: str | None, options: ReadOptions
     ) -> ReadSource:
-        library = required_library(library, self.kind, target)
-        version = version or UNVERSIONED
-        path = target.path
-        report = read_jsonl(path, library, version, strict=options.strict, source=str(path))
-        return ReadSource(report, library, version, str(path))
+        path = str(target.path)
+        read = partial(read_jsonl, target.path, strict=options.strict, source=path)
+        return read_for_library(target, library, version, self.kind, read, path)
 
 
 def read_jsonl(

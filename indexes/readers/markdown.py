@@ -8,9 +8,10 @@ headings (:mod:`indexes.readers.markdown_sections`):
   ``DataFrame.merge``, a reST ``.. py:function::`` directive, or — when the section opens
   with code — a first code line ``def foo(...)`` / ``foo(a, b)``) becomes a record of that
   API, id = the name as written;
-* any other section is kept as kind ``section`` only when its prose (code excluded) has at
-  least ``MIN_SECTION_WORDS`` words, so headings with a line of text or only code are
-  dropped; its id is ``file#heading-slug``;
+* any other section is a ``guide`` record (:mod:`indexes.readers.guides`: title, title
+  path ``Page / Section``, prose, code blocks) when its prose (code excluded) has at least
+  ``MIN_SECTION_WORDS`` words, or code and a few words, so a bare heading is dropped; its id
+  is ``file#heading-slug``;
 * a section over ``MAX_SECTION_CHARS`` is cut at line boundaries into several records.
 
 An ``llms.txt`` file (https://llmstxt.org) is read as Markdown, and the local files its
@@ -29,7 +30,8 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -38,13 +40,13 @@ from apipilot.indexes.readers.base import (
     FILE_TYPE,
     LIKELY,
     NOT_MINE,
-    UNVERSIONED,
     ReadOptions,
     ReadSource,
     SourceTarget,
-    required_library,
+    read_for_library,
 )
 from apipilot.indexes.readers.folder_walk import OUTSIDE_REASON, walk_folder
+from apipilot.indexes.readers.guides import guide_record, keep_as_guide, page_title, slug
 from apipilot.indexes.readers.jsonl import docstring_examples
 from apipilot.indexes.readers.markdown_sections import (
     MarkupError,
@@ -82,10 +84,8 @@ class MarkdownReader:
     def read(
         self, target: SourceTarget, library: str | None, version: str | None, options: ReadOptions
     ) -> ReadSource:
-        library = required_library(library, self.kind, target)
-        version = version or UNVERSIONED
-        report = read_markdown(target.path, library, version)
-        return ReadSource(report, library, version, str(target.path))
+        read = partial(read_markdown, target.path)
+        return read_for_library(target, library, version, self.kind, read, str(target.path))
 
 
 def has_docs(folder: Path, limit: int = 2_000) -> bool:
@@ -122,6 +122,7 @@ class _Reader:
         self.report = ReadReport()
         self.records: list[ApiRecord] = []
         self.seen: set[Path] = set()
+        self.titles: dict[Path, str] = {}
 
     def read_folder(self, folder: Path) -> None:
         walk = walk_folder(folder, keep_dir=_wanted_dir)
@@ -158,6 +159,7 @@ class _Reader:
         except MarkupError as exc:
             self.report.skip(str(file), str(exc))
             return
+        self.titles[file] = page_title(sections, file.stem)
         for index, section in enumerate(sections):
             # An llms.txt opens with the library's title and one-line summary: always kept.
             self._add(section, file, min_words=1 if llms and index < 2 else MIN_SECTION_WORDS)
@@ -247,25 +249,23 @@ class _Reader:
                     )
                 )
             return
-        if len(section.prose_text.split()) < min_words:
+        if not keep_as_guide(section, min_words=min_words):
             return
-        heading = section.heading or file.stem
-        ident = f"{relative}#{_slug(section.heading)}" if section.heading else relative
-        for chunk in chunks:
-            self.records.append(
-                ApiRecord(
-                    id=ident,
-                    library=self.library,
-                    version=self.version,
-                    name=heading,
-                    qualified_name=ident,
-                    kind="section",
-                    summary=first_sentence(section.prose_text),
-                    doc=chunk,
-                    examples=_examples(section.code),
-                    source=source,
-                )
-            )
+        page = self.titles.get(file) or file.stem
+        ident = f"{relative}#{slug(section.heading)}" if section.heading else relative
+        guide = guide_record(
+            section,
+            page=page,
+            ident=ident,
+            source=source,
+            library=self.library,
+            version=self.version,
+        )
+        prose = _chunks(section.prose_text)
+        self.records.append(replace(guide, doc=prose[0]))
+        for chunk in prose[1:]:  # a long section: its prose in several records
+            summary = first_sentence(chunk)
+            self.records.append(replace(guide, doc=chunk, summary=summary, examples=()))
 
 
 def _wanted_dir(name: str) -> bool:
@@ -292,11 +292,6 @@ def _short(qualified: str) -> str:
     if len(parts) >= 2 and parts[-2][:1].isupper():
         return ".".join(parts[-2:])
     return parts[-1]
-
-
-def _slug(heading: str) -> str:
-    slug = re.sub(r"[^\w\s-]", "", heading.lower()).strip()
-    return re.sub(r"[\s_-]+", "-", slug) or "section"
 
 
 def _chunks(text: str) -> list[str]:

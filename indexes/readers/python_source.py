@@ -23,6 +23,7 @@ from apipilot.indexes.readers.base import (
     SourceTarget,
 )
 from apipilot.indexes.readers.folder_walk import OUTSIDE_REASON, leaves, resolved
+from apipilot.indexes.record import ApiRecord, ReadReport
 
 # Top-level folders of a source tree that are not the library itself.
 NOT_LIBRARY_DIRS = frozenset(
@@ -91,7 +92,22 @@ class PythonReader:
             inspect=options.inspect,
             search_paths=search_paths,
         )
+        if name.startswith("pkg:") or not (target.is_file or target.is_dir):
+            report.records += _readme(
+                name.removeprefix("pkg:"), library, version, search_paths, report
+            )
         return ReadSource(report, library, version, target.text)
+
+
+def _readme(
+    names: str, library: str, version: str, search_paths: list[Path] | None, report: ReadReport
+) -> list[ApiRecord]:
+    """The guides of the README that the first package's distribution ships (none if none)."""
+    from apipilot.indexes.readers.readme import find_distribution, readme_guides
+
+    first = names.split(",")[0].partition(".")[0]
+    dist = find_distribution(first, search_paths) if first.isidentifier() else None
+    return readme_guides(dist, library, version, report) if dist is not None else []
 
 
 def has_packages(path: Path) -> bool:

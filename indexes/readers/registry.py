@@ -11,16 +11,20 @@ from __future__ import annotations
 from apipilot.indexes.errors import SourceError
 from apipilot.indexes.readers.base import NOT_MINE, Reader, SourceTarget
 from apipilot.indexes.readers.corpus import CorpusReader
+from apipilot.indexes.readers.html_site_source import HtmlSiteReader
 from apipilot.indexes.readers.jsonl import JsonlReader
 from apipilot.indexes.readers.markdown import MarkdownReader
 from apipilot.indexes.readers.python_source import PythonReader
+from apipilot.indexes.readers.sdist_source import SdistReader
 from apipilot.indexes.readers.sphinx_source import SphinxReader
 
 # In this order in help text; on equal detection scores the earlier reader wins.
 BUILTIN: tuple[Reader, ...] = (
     PythonReader(),
+    SdistReader(),
     JsonlReader(),
     SphinxReader(),
+    HtmlSiteReader(),
     MarkdownReader(),
     CorpusReader(),
 )

@@ -25,26 +25,27 @@ from urllib.parse import unquote
 
 from apipilot.indexes.errors import SourceError
 from apipilot.indexes.readers.fetch import (
-    PAGE_DEADLINE_ENV,
-    PAGE_DEADLINE_S,
     SITE_DEADLINE_ENV,
-    SITE_DEADLINE_S,
     Deadline,
     Fetcher,
     FetchError,
     HttpFetcher,
     LocalFetcher,
-    deadline_seconds,
     fetch_iter,
+    remote_site_deadline,
+    site_fetcher,
 )
+from apipilot.indexes.readers.guides import page_guides, page_title
 from apipilot.indexes.readers.html_blocks import Block, Page, anchored_block, parse_page
+from apipilot.indexes.readers.html_sections import page_sections
+from apipilot.indexes.readers.html_site import MAX_PAGES_ENV, max_pages
 from apipilot.indexes.readers.inventory import MAX_INFLATED_BYTES, InventoryTooLarge, read_inventory
 from apipilot.indexes.record import SPHINX_KINDS, ApiRecord, ReadReport, first_sentence, unique_ids
 
 
 def read_sphinx(
     site: str | Path,
-    library: str,
+    library: str | None,
     version: str | None,
     *,
     fetcher: Fetcher | None = None,
@@ -53,10 +54,17 @@ def read_sphinx(
     deadline: float | None = None,
     max_inventory_bytes: int = MAX_INFLATED_BYTES,
     cache_dir: Path | None = None,
+    page_cap: int | None = None,
 ) -> ReadReport:
     """Read the Python objects of the Sphinx site ``site`` as records of ``library``.
 
-    ``version`` defaults to the inventory's version (``unknown`` when it has none).
+    ``library`` defaults to the inventory's project name (lower-cased, other characters than
+    letters, digits and ``._+-`` made ``-``), ``version`` to its version (``unknown`` when it
+    has none). Narrative pages (the inventory's ``std:doc`` entries) become guide records, one
+    per section (:mod:`indexes.readers.html_sections`), alongside the API records. Pages that
+    hold only narrative are read up to ``page_cap`` (default ``$APIPILOT_MAX_PAGES`` or 300,
+    the HTML crawl's cap), in inventory order; the report says how many were left out. Pages
+    with API objects are always read.
     ``fetcher`` replaces the default one (files of a local folder, or HTTP GETs with
     deadlines, retries and a cache in ``cache_dir``, by default ``.http-cache`` in the index
     home: :class:`indexes.readers.fetch.HttpFetcher`). For a URL, ``page_deadline`` (default
@@ -66,13 +74,13 @@ def read_sphinx(
     base = _base(site)
     site_deadline = None
     if _is_remote(base):
-        seconds = deadline_seconds(deadline, SITE_DEADLINE_ENV, SITE_DEADLINE_S)
-        site_deadline = Deadline(seconds, "overall deadline for a remote site")
+        site_deadline = remote_site_deadline(deadline)
     own = fetcher is None
     if fetcher is None:
         fetcher = _default_fetcher(base, page_deadline, site_deadline, cache_dir)
     try:
-        return _read(base, library, version, fetcher, workers, site_deadline, max_inventory_bytes)
+        return _read(base, library, version, fetcher, workers, site_deadline, max_inventory_bytes,
+                     max_pages(page_cap))  # fmt: skip
     finally:
         if own and isinstance(fetcher, HttpFetcher):
             fetcher.close()
@@ -100,15 +108,8 @@ def _default_fetcher(
 ) -> Fetcher:
     if not _is_remote(base):
         return LocalFetcher(Path(base))
-    if cache_dir is None:
-        from apipilot.indexes.store import default_home  # the store pulls in the embedders
-
-        cache_dir = default_home() / ".http-cache"
-    return HttpFetcher(
-        base,
-        page_deadline=deadline_seconds(page_deadline, PAGE_DEADLINE_ENV, PAGE_DEADLINE_S),
-        site_deadline=site_deadline,
-        cache_dir=cache_dir,
+    return site_fetcher(
+        base, page_deadline=page_deadline, site_deadline=site_deadline, cache_dir=cache_dir
     )
 
 
@@ -118,19 +119,20 @@ def _where(base: str, page: str) -> str:
 
 def _read(
     base: str,
-    library: str,
+    library: str | None,
     version: str | None,
     fetch: Fetcher,
     workers: int,
     site_deadline: Deadline | None,
     max_inventory_bytes: int,
+    page_cap: int,
 ) -> ReadReport:
     report = ReadReport()
     inventory_at = _where(base, "objects.inv")
     try:
         data = fetch("objects.inv")
     except FetchError as exc:
-        raise SourceError(f"{base}: no Sphinx inventory ({exc})") from None
+        raise NoInventory(f"{base}: no Sphinx inventory ({exc})") from None
     try:
         inventory = read_inventory(data, max_inflated=max_inventory_bytes, where=inventory_at)
     except InventoryTooLarge:
@@ -139,17 +141,33 @@ def _read(
         report.skip(inventory_at, f"not a Sphinx inventory ({type(exc).__name__}: {exc})")
         return report
     version = version or str(inventory.version or "") or "unknown"
+    library = library or project_library(str(inventory.project or ""))
+    if not library:
+        raise SourceError(f"give --library for {base}: its inventory names no project")
 
     by_page: dict[str, list[tuple[str, str, str]]] = {}
+    narrative: dict[str, str] = {}  # page -> title, from the std:doc entries
     others = 0
     for obj in inventory.objects:
+        if obj.domain == "std" and obj.role == "doc":
+            page = str(obj.uri_expanded).partition("#")[0]
+            narrative.setdefault(page, str(obj.dispname_expanded or obj.name))
+            by_page.setdefault(page, [])
+            continue
         if obj.domain != "py":
             others += 1
             continue
         page, _, anchor = str(obj.uri_expanded).partition("#")
         by_page.setdefault(page, []).append((str(obj.name), str(obj.role), unquote(anchor)))
     if others:
-        report.skip(inventory_at, f"{others} non-Python entries (std:doc, std:label…) left out")
+        report.skip(inventory_at, f"{others} other entries (std:label, std:term…) left out")
+    narrative_only = [page for page, items in by_page.items() if page in narrative and not items]
+    if len(narrative_only) > page_cap:
+        for page in narrative_only[page_cap:]:
+            del by_page[page]
+        report.skip(inventory_at, f"page cap of {page_cap} narrative pages reached: "
+                    f"{len(narrative_only) - page_cap} narrative pages not read "
+                    f"(raise ${MAX_PAGES_ENV})")  # fmt: skip
     modules = {name for items in by_page.values() for name, role, _ in items if role == "module"}
 
     records: list[ApiRecord] = []
@@ -165,6 +183,8 @@ def _read(
         if isinstance(tree, str):
             report.skip(_where(base, page), f"{tree} ({len(items)} objects not read)")
             continue
+        if page in narrative:
+            records += _guides(tree, page, narrative[page], base, library, version, report)
         for name, role, anchor in items:
             where = _where(base, page) + (f"#{anchor}" if anchor else "")
             try:
@@ -178,6 +198,36 @@ def _read(
             records.append(_record(name, role, block, modules, library, version, where))
     report.records = unique_ids(records)
     return report
+
+
+class NoInventory(SourceError):
+    """The site has no ``objects.inv``: it is not a Sphinx site (it may be crawled instead)."""
+
+
+def project_library(project: str) -> str:
+    """A library name from a Sphinx project name: ``"Requests"`` → ``requests``,
+    ``"Python Markdown"`` → ``python-markdown``."""
+    name = re.sub(r"[^a-z0-9._+-]+", "-", project.strip().lower()).strip("-._+")
+    return name[:100]
+
+
+def _guides(
+    page: Page, path: str, title: str, base: str, library: str, version: str, report: ReadReport
+) -> list[ApiRecord]:
+    """The guide records of a narrative page's sections."""
+    try:
+        sections = page_sections(page)
+    except Exception as exc:  # a defect on one odd page must not lose the whole site
+        report.skip(_where(base, path), f"sections not read ({type(exc).__name__}: {exc})")
+        return []
+    return page_guides(
+        sections,
+        page=title or page_title(sections, path),
+        id_prefix=path or "index",
+        source=_where(base, path),
+        library=library,
+        version=version,
+    )
 
 
 def _page(data: bytes | FetchError) -> Page | str:
