@@ -77,12 +77,18 @@ class DeltaMiniLMEmbedder(SentenceTransformerEmbedder):
     """The shipped MiniLM with the weights a full fine-tune changed put in on first use.
 
     ``delta.safetensors`` holds, in float16, every transformer weight except the token table
-    (frozen in training, so it is the base package's): 22 MB instead of a 90 MB model.
+    (frozen in training, so it is the base package's): 22 MB instead of a 90 MB model. It is
+    not committed (over the repository's 10 MB file limit): its model card says how to build it.
     """
 
     def __init__(self, model_dir: Path, *, batch_size: int = 64) -> None:
         if not is_delta_dir(model_dir):
-            raise ModelError(f"{model_dir} holds no {API_DELTA_FILE}")
+            raise ModelError(
+                f"{model_dir} holds no {API_DELTA_FILE}: the minilm-api weights (22 MB) are not "
+                f"in the repository; build them with the commands in "
+                f"models/{API_MODEL_DIR}/README.md (about 50 min on 2 CPU cores), or use "
+                f"--embedder minilm"
+            )
         digest = hashlib.sha256((model_dir / API_DELTA_FILE).read_bytes()).hexdigest()[:10]
         super().__init__(
             shipped_minilm_path(), f"all-MiniLM-L6-v2-api-{digest}", batch_size=batch_size

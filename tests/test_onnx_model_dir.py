@@ -33,3 +33,10 @@ def test_an_onnx_model_folder_is_an_embedder_named_by_its_weights(tmp_path: Path
 def test_a_folder_without_the_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"model\.onnx"):
         onnx_minilm_embedder(tmp_path)
+
+
+def test_a_missing_minilm_api_delta_says_how_to_build_it(tmp_path) -> None:
+    from apipilot.retrieval.finetuned import DeltaMiniLMEmbedder
+
+    with pytest.raises(ModelError, match=r"embedder-minilm-api/README\.md"):
+        DeltaMiniLMEmbedder(tmp_path)
