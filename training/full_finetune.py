@@ -18,6 +18,7 @@ from typing import Any
 
 from apipilot.retrieval.embedder import shipped_minilm_path
 from apipilot.training.batches import make_batches
+from apipilot.training.contrastive import batch_loss
 from apipilot.training.dataset import write_pairs
 from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 from apipilot.training.pairs import TrainingPair
@@ -98,11 +99,7 @@ def train_full(
     result = FullTrainResult(steps=0, seconds=0.0, device=device, pairs=len(pairs))
     start = time.perf_counter()
     for step, batch in enumerate(batches, 1):
-        columns = [[p.query for p in batch], [p.positive for p in batch]]
-        if all(p.negative for p in batch):
-            columns.append([p.negative for p in batch])
-        features = [_to_device(model.preprocess(texts), device) for texts in columns]
-        loss = loss_fn(features, torch.empty(0))
+        loss = batch_loss(model, loss_fn, batch, device)
         result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step
         if progress is not None:
@@ -144,7 +141,3 @@ def _save(model: Any, path: Path) -> None:
     model.eval()
     path.mkdir(parents=True, exist_ok=True)
     model.save(str(path))
-
-
-def _to_device(features: dict[str, Any], device: str) -> dict[str, Any]:
-    return {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items()}

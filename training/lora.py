@@ -12,6 +12,7 @@ from typing import Any, cast
 from apipilot.retrieval.embedder import shipped_minilm_path
 from apipilot.retrieval.finetuned import ADAPTER_META, ADAPTER_WEIGHTS, LORA_TARGETS
 from apipilot.training.batches import make_batches
+from apipilot.training.contrastive import batch_loss
 from apipilot.training.optim import adamw_with_warmup, epoch_batches, optimisation_step
 from apipilot.training.pairs import TrainingPair
 from apipilot.training.step_log import StepClock
@@ -107,11 +108,7 @@ def train_lora(
     start = time.perf_counter()
     clock = StepClock(len(batches), every=20)
     for step, batch in enumerate(batches):
-        columns = [[p.query for p in batch], [p.positive for p in batch]]
-        if all(p.negative for p in batch):
-            columns.append([p.negative for p in batch])
-        features = [_to_device(model.preprocess(texts), device) for texts in columns]
-        loss = loss_fn(features, torch.empty(0))
+        loss = batch_loss(model, loss_fn, batch, device)
         result.losses.append(optimisation_step(loss, trainable, optimiser, scheduler))
         result.steps = step + 1
         if log is not None and clock.due(step):
@@ -134,10 +131,6 @@ def train_lora(
     }
     (out_dir / ADAPTER_META).write_text(json.dumps(meta, indent=2) + "\n")
     return result
-
-
-def _to_device(features: dict[str, Any], device: str) -> dict[str, Any]:
-    return {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items()}
 
 
 def _scrub_base_path(out_dir: Path) -> None:
