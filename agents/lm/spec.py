@@ -8,8 +8,13 @@ Accepted forms::
     embedded-base                             the same model without any adapter
     hf:/path/to/model-dir                     a local Hugging Face model directory, or a LoRA
                                               adapter directory of the embedded model
-    gguf:/path/to/file.gguf                   a local GGUF file (converted once, then cached)
+    gguf:/path/to/file.gguf                   a local GGUF file
     openai:http://127.0.0.1:8000/v1#model     an OpenAI-compatible server; "#model" is optional
+
+``embedded-base`` and ``gguf:`` (and ``embedded`` when the adapter is absent) run on llama.cpp
+when ``llama-cpp-python`` is installed, else on transformers (a GGUF converted once, then
+cached); ``$APIPILOT_LM_ENGINE`` forces one (``agents.lm.llamacpp_lm.gguf_engine``). A PEFT
+LoRA adapter (``embedded``, ``hf:ADAPTER-DIR``) runs on transformers.
 
 The kinds come from the one table in ``agents.lm.kinds``. The spec comes from the argument,
 else the ``APIPILOT_LLM`` environment variable, else ``embedded``. A backend module is imported
@@ -101,12 +106,23 @@ def resolve_lm_spec(
 
 def _load_embedded(spec: LMSpec) -> LanguageModel:
     from apipilot.agents.lm.paths import decomposer_adapter
+
+    adapter = decomposer_adapter()
+    if adapter is None:  # no adapter: the base model, on the engine GGUF models run on
+        return _load_embedded_base(spec)
     from apipilot.agents.lm.transformers_lm import load_embedded
 
-    return load_embedded(adapter=decomposer_adapter())
+    # a PEFT LoRA adapter: transformers only, whatever $APIPILOT_LM_ENGINE says
+    return load_embedded(adapter=adapter)
 
 
 def _load_embedded_base(spec: LMSpec) -> LanguageModel:
+    from apipilot.agents.lm import llamacpp_lm
+
+    if llamacpp_lm.gguf_engine() == llamacpp_lm.LLAMA_CPP:
+        from apipilot.agents.lm.paths import EMBEDDED_NAME, embedded_gguf_path
+
+        return llamacpp_lm.load_gguf(embedded_gguf_path(), name=EMBEDDED_NAME)
     from apipilot.agents.lm.transformers_lm import load_embedded
 
     return load_embedded()
@@ -123,9 +139,13 @@ def _load_hf(spec: LMSpec) -> LanguageModel:
 
 
 def _load_gguf(spec: LMSpec) -> LanguageModel:
-    from apipilot.agents.lm.transformers_lm import TransformersLM
+    from apipilot.agents.lm import llamacpp_lm
 
     assert spec.path is not None
+    if llamacpp_lm.gguf_engine() == llamacpp_lm.LLAMA_CPP:
+        return llamacpp_lm.load_gguf(spec.path)
+    from apipilot.agents.lm.transformers_lm import TransformersLM
+
     return TransformersLM.from_gguf(spec.path)
 
 

@@ -133,6 +133,7 @@ class TransformersLM:
         if self.adapter is not None:
             out["adapter"] = str(self.adapter)
             out["adapter_used_for"] = "complete (skills, subtasks, code); score uses base weights"
+            out["engine"] = "transformers: a PEFT LoRA adapter does not run on llama.cpp"
         return out
 
     def _base_weights(self) -> contextlib.AbstractContextManager[object]:
