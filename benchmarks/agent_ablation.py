@@ -27,7 +27,7 @@ from typing import Any
 
 from apipilot.agents import defaults
 from apipilot.evaluation.data import LIBRARIES, EvalTask
-from apipilot.evaluation.methods import AgentMethod, Env, Method, SearchMethod
+from apipilot.evaluation.methods import AgentMethod, Env, Method, Ranking, SearchMethod
 from apipilot.evaluation.metrics import precision_at, recall_at
 from apipilot.evaluation.naming import ranked_names
 from apipilot.evaluation.splits import split_of
@@ -56,6 +56,16 @@ def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[
         Row(agent, AgentMethod(agent, "none", "the defaults"), fine=True),
         Row("− coverage (cover 0)", _agent(merge=replace(defaults.MERGE, cover=0)), fine=True),
         Row(
+            "fused, − BM25 lead (session 5 fusion)",
+            WithoutBM25Lead(SearchMethod("fused", "fused")),
+            fine=True,
+        ),
+        Row(
+            "agent, − BM25 lead (session 5 fusion)",
+            WithoutBM25Lead(AgentMethod(agent, "none", "the defaults")),
+            fine=True,
+        ),
+        Row(
             "round robin of subtask lists (old merge rule)",
             _agent(merge=replace(defaults.MERGE, requirement=1e-4, rrf_k=1000, cover=10)),
         ),
@@ -73,6 +83,29 @@ def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[
             Row(f"LM likelihood rerank ({lm})", _agent(lm, rerank=True), lm_first),
         ]
     return rows
+
+
+class WithoutBM25Lead:
+    """``method`` with the fusion weights of the index's searcher minus the BM25 lead
+    (``retrieval.fusion.FusionWeights.bm25_lead``), restored afterwards."""
+
+    def __init__(self, method: Method) -> None:
+        self.method = method
+        self.name = method.name
+        self.uses_lm = method.uses_lm
+        self.description = method.description + ", without the BM25 lead"
+
+    def supports(self, suite: Suite) -> bool:
+        return self.method.supports(suite)
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        searcher = env.index(suite).searcher
+        weights = searcher.weights
+        searcher.weights = replace(weights, bm25_lead=0.0)
+        try:
+            return self.method.rank(suite, tasks, env)
+        finally:
+            searcher.weights = weights
 
 
 def _agent(llm: str = "none", **options: Any) -> AgentMethod:

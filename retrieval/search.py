@@ -24,6 +24,7 @@ from apipilot.retrieval.fusion import (
     DEFAULT_WEIGHTS,
     RRF_K,
     FusionWeights,
+    lexical_lead,
     reciprocal_rank_fusion,
 )
 
@@ -171,6 +172,8 @@ class HybridSearcher:
         fused = reciprocal_rank_fusion(
             [[h.doc for h in dense], [h.doc for h in lexical]], weights=weights, limit=k
         )
+        if lexical_lead([h.score for h in lexical[:2]], self.weights.bm25_lead):
+            fused = _put_first(fused, lexical[0].doc, k)
         # the evidence of a document: its unit in the ranking that gave it the most
         evidence: dict[int, tuple[float, int]] = {}
         for weight, hits in zip(weights, (dense, lexical), strict=True):
@@ -179,6 +182,13 @@ class HybridSearcher:
                 if share > evidence.get(hit.doc, (-1.0, -1))[0]:
                     evidence[hit.doc] = (share, hit.unit)
         return [Hit(doc, score, evidence.get(doc, (0.0, -1))[1]) for doc, score in fused]
+
+
+def _put_first(fused: list[tuple[int, float]], doc: int, k: int) -> list[tuple[int, float]]:
+    """``doc`` first, with the top score (the order stays sorted by score), then the others."""
+    top = fused[0][1] if fused else 0.0
+    rest = [(d, score) for d, score in fused if d != doc]
+    return [(doc, top), *rest[: k - 1]]
 
 
 def aggregate(

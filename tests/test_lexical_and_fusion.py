@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from apipilot.retrieval.bm25 import BM25Index, tokenize
 from apipilot.retrieval.embedder import HashingEmbedder
-from apipilot.retrieval.fusion import reciprocal_rank_fusion
+from apipilot.retrieval.fusion import FusionWeights, lexical_lead, reciprocal_rank_fusion
 from apipilot.retrieval.search import HybridSearcher
 from apipilot.retrieval.vector_index import VectorIndex
 
@@ -53,3 +55,45 @@ def test_hybrid_modes_and_batch() -> None:
         assert searcher.search("parse the csv rows", 2, mode)[0].doc == 2
     batch = searcher.search_batch(["shuffle", "list the files"], 1)
     assert [hits[0].doc for hits in batch] == [0, 3]
+
+
+class FirstAxisEmbedder:
+    """Every text points along the first axis, except texts with "zebra", which point along
+    the second: dense search ranks the zebra document last for a query without the word."""
+
+    name = "first-axis"
+    dim = 4
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i, 1 if "zebra" in text else 0] = 1.0
+            out[i, 2] = 0.01 * (i % 7)  # distinct scores, still near the first axis
+        normalised: np.ndarray = out / np.linalg.norm(out, axis=1, keepdims=True)
+        return normalised
+
+
+def test_lexical_lead_needs_a_clear_first_bm25_score() -> None:
+    assert lexical_lead([3.0, 2.0], 1.5)
+    assert not lexical_lead([2.9, 2.0], 1.5)
+    assert lexical_lead([0.4], 1.5)  # the only BM25 match
+    assert lexical_lead([0.4, 0.0], 1.5)
+    assert not lexical_lead([], 1.5)
+    assert not lexical_lead([9.0, 1.0], 0.0)  # off
+
+
+def test_a_clear_bm25_first_hit_leads_the_fused_ranking() -> None:
+    texts = [f"common words of document {i}" for i in range(60)] + ["a zebra grazes"]
+    embedder = FirstAxisEmbedder()
+    vectors = VectorIndex.build(embedder.encode(texts))
+    bm25 = BM25Index.build(texts)
+    query = "common grazes"
+    plain = HybridSearcher(embedder, vectors, bm25, weights=FusionWeights(2.0, 1.0))
+    lead = HybridSearcher(embedder, vectors, bm25, weights=FusionWeights(2.0, 1.0, bm25_lead=1.5))
+    assert plain.search(query, 50, "bm25")[0].doc == 60
+    assert 60 not in [hit.doc for hit in plain.search(query, 10, "fused")]
+    hits = lead.search(query, 10, "fused")
+    assert hits[0].doc == 60
+    assert hits[0].score == pytest.approx(hits[1].score)  # still sorted by score
+    assert len(hits) == 10
+    assert [hit.doc for hit in hits[1:]] == [hit.doc for hit in plain.search(query, 9, "fused")]
