@@ -285,7 +285,7 @@ class _DoctreeWalker:
             elif isinstance(child, nodes.Element) and _has_blocks(child):
                 self.walk(child, section, owner=owner)  # a container, an admonition, a quote
             elif isinstance(child, nodes.Element):
-                for line in child.astext().splitlines():
+                for line in _prose(child).splitlines():
                     section.add_text(line.rstrip())
                 section.add_text("")
 
@@ -315,6 +315,17 @@ class _DoctreeWalker:
         for block in message.findall(nodes.literal_block):
             for line in block.astext().splitlines():
                 section.add_text(line.rstrip())
+
+
+def _prose(node: nodes.Element) -> str:
+    """``node``'s text without the parser's messages nested in it (a block quote can hold an
+    INFO message about its own first line)."""
+    if not any(True for _ in node.findall(nodes.system_message, include_self=False)):
+        return str(node.astext())
+    copy = node.deepcopy()
+    for message in list(copy.findall(nodes.system_message, include_self=False)):
+        message.parent.remove(message)
+    return str(copy.astext())
 
 
 def _has_blocks(node: nodes.Element) -> bool:
