@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,6 +15,12 @@ os.environ.setdefault("APIPILOT_RERANKER", "none")  # tests that want one pass i
 from apipilot.indexes.record import ApiRecord
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.embedder import Embedder, HashingEmbedder, load_embedder
+
+# The fuzz tests draw the same examples on every run, so a run that passed passes again (CI
+# lands on it); `HYPOTHESIS_PROFILE=explore pytest tests/test_reader_fuzz.py` draws new ones.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO = Path(__file__).resolve().parent.parent
 
