@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from apipilot.agents.recommend import recommend
+from apipilot.evaluation.metrics import percentile
 from apipilot.indexes.store import IndexStore
 
 REQUIREMENTS = [
@@ -46,11 +47,6 @@ REQUIREMENTS = [
 
 
 TARGET_P50, TARGET_P95 = 2.0, 4.0  # seconds a request (issue 16)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

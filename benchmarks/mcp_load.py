@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from apipilot.evaluation.metrics import percentile
 from apipilot.indexes.record import ApiRecord
 from apipilot.indexes.store import IndexStore, default_home
 from apipilot.retrieval.embedder import HashingEmbedder
@@ -72,11 +73,6 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 @contextmanager

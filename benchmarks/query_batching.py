@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from apipilot.evaluation.metrics import percentile
 from apipilot.retrieval.embedder import Vectors, minilm_embedder
 from apipilot.retrieval.onnx_embedder import OnnxEmbedder
 from apipilot.retrieval.query_batcher import QueryBatcher
@@ -66,11 +67,6 @@ def concurrent(encode: Callable[[list[str]], Vectors], threads: int, calls: int)
     for worker in workers:
         worker.join()
     return latencies
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ from typing import IO, Any
 import anyio
 from mcp import Client
 
-from benchmarks.mcp_load import QUERIES, REQUIREMENTS, Phase, percentile, search_load, timed_call
+from apipilot.evaluation.metrics import percentile
+from benchmarks.mcp_load import QUERIES, REQUIREMENTS, Phase, search_load, timed_call
 
 CLI = [sys.executable, "-c", "from apipilot.ui.cli import main; main()"]
 _READY = re.compile(r"apipilot MCP server ready .* in ([0-9.]+) s")

@@ -14,6 +14,7 @@ from apipilot.evaluation.methods import Env, Method, Ranking
 from apipilot.evaluation.metrics import (
     ndcg_at,
     one_answer,
+    percentile,
     precision_at,
     recall_at,
     reciprocal_rank,
@@ -61,11 +62,6 @@ def task_metrics(
     values["MRR"] = reciprocal_rank(names, gold)
     values["nDCG@10"] = ndcg_at(names, gold, 10)
     return values
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[round(q * (len(ordered) - 1))]
 
 
 def latency_summary(rankings: Sequence[Ranking]) -> dict[str, dict[str, float]]:

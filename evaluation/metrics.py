@@ -15,6 +15,14 @@ import math
 from collections.abc import Iterable, Sequence
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (0 to 1) of ``values``; 0.0 when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def unique_names(names: Iterable[str]) -> list[str]:
     seen: set[str] = set()
     out: list[str] = []

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from apipilot.evaluation.harness import latency_summary, percentile, task_metrics
+from apipilot.evaluation.harness import latency_summary, task_metrics
 from apipilot.evaluation.methods import Ranking
+from apipilot.evaluation.metrics import percentile
 from apipilot.evaluation.naming import ranked_names
 
 
