@@ -67,6 +67,7 @@ def answer_key(requirement: str, context: AgentContext) -> Hashable:
         c.companion_weight,
         c.companion_top,
         c.demonstration_weight,
+        c.clauses,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from apipilot.agents import defaults
@@ -9,6 +10,7 @@ from apipilot.agents.evidence import CompanionGraph
 from apipilot.agents.examples import ExampleBank
 from apipilot.agents.lm.base import LanguageModel
 from apipilot.agents.merge import MergeWeights
+from apipilot.agents.text import split_clauses
 from apipilot.indexes.api_index import ApiIndex
 from apipilot.retrieval.cross_encoder import Reranker
 
@@ -40,3 +42,4 @@ class AgentContext:
     companion_weight: float = defaults.COMPANION_WEIGHT
     companion_top: int = defaults.COMPANION_TOP
     demonstration_weight: float = defaults.DEMONSTRATION_WEIGHT
+    clauses: Callable[[str], list[str]] = split_clauses  # the deterministic decomposition

@@ -28,7 +28,6 @@ from apipilot.agents.state import AgentState, Candidate, RetrieveTask
 from apipilot.agents.text import (
     fallback_skills,
     parse_numbered_list,
-    split_clauses,
     valid_skills,
     valid_subtasks,
 )
@@ -97,7 +96,7 @@ def decompose(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     requirement = state["requirement"]
     ctx = runtime.context
     lm = ctx.lm
-    fallback = split_clauses(requirement)
+    fallback = ctx.clauses(requirement)
     if lm is None:
         return {"subtasks": fallback, "paths": {"decompose": "fallback"}}
     if ctx.decomposer == "clauses":
@@ -216,7 +215,13 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         return (record.qualified_name or record.name) if record is not None else record_id
 
     extra = _evidence(state, ctx, subtask_lists, whole, name_of)
-    merged = merge_rankings(subtask_lists, whole, ctx.merge, evidence=extra, name_of=name_of)
+    found = state.get("candidates", {})
+    confidence = [
+        {c["id"]: c["score"] for c in found.get(str(i), [])} for i in range(len(subtask_lists))
+    ]
+    merged = merge_rankings(
+        subtask_lists, whole, ctx.merge, evidence=extra, name_of=name_of, confidence=confidence
+    )
     ranking = [Candidate(id=record_id, score=score) for record_id, score in merged]
     return {"ranking": ranking[: ctx.k]}
 

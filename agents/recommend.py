@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from apipilot.agents.lm.shared import in_request_scope
 from apipilot.agents.lm.spec import ENV_VAR as LM_ENV_VAR
 from apipilot.agents.merge import MergeWeights
 from apipilot.agents.state import AgentState
+from apipilot.agents.text import split_clauses
 from apipilot.indexes.api_index import ApiIndex
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.cross_encoder import (
@@ -150,9 +151,11 @@ def build_context(
     merge: MergeWeights = defaults.MERGE,
     companion_weight: float = defaults.COMPANION_WEIGHT,
     demonstration_weight: float = defaults.DEMONSTRATION_WEIGHT,
+    clauses: Callable[[str], list[str]] = split_clauses,
 ) -> AgentContext:
     """The index, models and settings one request of ``library@version`` runs with
-    (defaults: ``agents.defaults``; ``merge`` and the evidence weights are for ablations)."""
+    (defaults: ``agents.defaults``; ``merge``, the evidence weights and ``clauses`` are for
+    ablations)."""
     if not 1 <= k <= 100:
         raise ConfigError(f"k must be between 1 and 100, got {k}")
     checked_decomposer = defaults.check_decomposer(decomposer)
@@ -176,6 +179,7 @@ def build_context(
         companions=companions(index) if companion_weight > 0 else None,
         companion_weight=companion_weight,
         demonstration_weight=demonstration_weight,
+        clauses=clauses,
     )
 
 

@@ -130,7 +130,21 @@ OPERATION_VERBS = frozenset(
         "zip",
     ]
 )
-MAX_SUBTASKS = 6  # clauses of the deterministic split and of a skill description
+# Words of a request that name no operation or data: a clause made only of these (and stop
+# words), "Return the result", "How would I do that", asks for nothing an API does.
+REQUEST_WORDS = frozenset(
+    (
+        "return", "returns", "returned", "result", "results", "final", "output", "it", "its",
+        "them", "do", "does", "would", "could", "should", "how", "what", "way", "ways", "any",
+        "anything", "something", "nicely", "gracefully", "better", "best", "here", "want",
+        "need", "like", "please", "can", "get", "got", "me", "my", "we", "our", "you", "your",
+        "one", "those", "so", "just", "also", "still", "really", "example", "following",
+        "above", "below",
+    )
+)  # fmt: skip
+# Clauses of the deterministic split and of a skill description: a third of the large coarse
+# dev requirements have more than 6 (docs/benchmarks.md, "Agent ablation").
+MAX_SUBTASKS = 10
 MAX_LM_SUBTASKS = 8  # steps of an LM decomposition (a long requirement can need more than 6)
 
 
@@ -187,12 +201,15 @@ def valid_subtasks(items: list[str], requirement: str, echoed: Iterable[str]) ->
     return distinct
 
 
-def split_clauses(requirement: str) -> list[str]:
+def split_clauses(
+    requirement: str, *, limit: int = MAX_SUBTASKS, keep_requests: bool = False
+) -> list[str]:
     """Deterministic decomposition that keeps the requirement's own words: split at sentence
     ends, ``;``, ``then`` (``after that``, ``followed by``), and at a comma or ``and`` only
     when an operation verb follows ("load X, parse the rows and shuffle them"); opening
-    markers ("Finally,", "Then") are dropped and a clause without a verb of two words or
-    fewer joins the one before it."""
+    markers ("Finally,", "Then") are dropped, a clause without a verb of two words or
+    fewer joins the one before it, and a clause that names nothing to do ("Return the
+    result": ``names_work``) is dropped unless ``keep_requests``. At most ``limit`` clauses."""
     parts: list[str] = []
     for sentence in _CLAUSE_SPLIT.split(requirement):
         for clause in _split_on_commas(sentence):
@@ -206,7 +223,13 @@ def split_clauses(requirement: str) -> list[str]:
             merged[-1] = f"{merged[-1]} {part}"  # a lone fragment belongs to the previous clause
         else:
             merged.append(part)
-    return merged[:MAX_SUBTASKS] or [requirement.strip()]
+    kept = [c for c in merged if keep_requests or names_work(c)]
+    return kept[:limit] or [requirement.strip()]
+
+
+def names_work(clause: str) -> bool:
+    """Whether ``clause`` has a word beyond stop words and ``REQUEST_WORDS``."""
+    return any(token not in REQUEST_WORDS for token in tokenize(clause))
 
 
 def _split_on_commas(sentence: str) -> list[str]:

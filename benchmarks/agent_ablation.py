@@ -4,13 +4,18 @@
         [--fine] [--lm embedded --lm-first 4] [--write docs/benchmarks.md]
 
 Rows: plain fused retrieval (one query), the default agent (``agents.defaults``), and the
-default with one thing changed: no coverage in the merge, the old one-list-per-subtask
-round robin, companions from the documentation, the nearest demonstrations' APIs, the
-cross-encoder reranking each subtask; with ``--lm``, the LM decomposing (alone, or united with
-the clauses) and the LM's likelihood rerank, on the first ``--lm-first`` requirements of each
-split of each library (an LM request takes 5–60 s on a loaded 2-core CPU). Cells are the mean
-over the five coarse suites (``--fine``: the five fine suites too) of R@5 / P@5, and the
-median seconds a request (``--fine``: the fine suites score the first three rows only).
+default with one thing changed: no coverage in the merge, the covered head in subtask order,
+the clause splitter of session 6 (at most 6 clauses, "Return the result" kept), BM25 of
+words without their stems (fused search and the agent), the fusion without the BM25 lead,
+the old one-list-per-subtask round robin, companions from the documentation, the nearest
+demonstrations' APIs, the cross-encoder reranking each subtask; with ``--lm``, the LM
+decomposing (alone, or united with the clauses) and the LM's likelihood rerank, on the first
+``--lm-first`` requirements of each split of each library (an LM request takes 5–60 s on a
+loaded 2-core CPU). Cells are the mean over the five coarse suites (``--fine``: the five fine
+suites too) of R@5 / P@5, and the median seconds a request. Rows marked ``fine`` are also
+scored on the fine suites (with ``--fine``) and on "coarse dev (large)": the 100 requirements
+per library that ``evaluation.suites.coarse_dev_suite`` joins from fine dev tasks only (the
+30-requirement suites leave 9–13 dev requirements per library, too few to rank candidates).
 Defaults are chosen on dev; test is reported. ``--write`` replaces
 the section between the ablation markers of that file. Evaluation tasks are only scored here.
 """
@@ -22,21 +27,27 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from apipilot.agents import defaults
+from apipilot.agents.text import split_clauses
 from apipilot.evaluation.data import LIBRARIES, EvalTask
 from apipilot.evaluation.methods import AgentMethod, Env, Method, Ranking, SearchMethod
 from apipilot.evaluation.metrics import precision_at, recall_at
 from apipilot.evaluation.naming import ranked_names
 from apipilot.evaluation.splits import split_of
-from apipilot.evaluation.suites import Suite, coarse_suite, fine_suite
+from apipilot.evaluation.suites import Suite, coarse_dev_suite, coarse_suite, fine_suite
 from apipilot.indexes.store import IndexStore
+from apipilot.retrieval.bm25 import BM25Index
 
 BEGIN = "<!-- agent-ablation:begin -->"
 END = "<!-- agent-ablation:end -->"
 SPLITS = ("dev", "test")
+LARGE_DEV = "dev (large)"
+# The clause splitter as it was in session 6: at most 6 clauses, request-only ones kept.
+SESSION6_CLAUSES = partial(split_clauses, limit=6, keep_requests=True)
 
 
 @dataclass
@@ -44,7 +55,7 @@ class Row:
     name: str
     method: Method
     first: int | None = None  # requirements per split and library (LM rows)
-    fine: bool = False  # scored on the fine suites too (with --fine)
+    fine: bool = False  # scored on the large coarse dev and (with --fine) the fine suites too
     cells: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
 
@@ -55,6 +66,27 @@ def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[
         Row("fused (one query)", SearchMethod("fused", "fused"), fine=True),
         Row(agent, AgentMethod(agent, "none", "the defaults"), fine=True),
         Row("− coverage (cover 0)", _agent(merge=replace(defaults.MERGE, cover=0)), fine=True),
+        Row(
+            "covered head in subtask order (session 6)",
+            _agent(merge=replace(defaults.MERGE, confident_first=False)),
+            fine=True,
+        ),
+        Row("clause splitter of session 6", _agent(clauses=SESSION6_CLAUSES), fine=True),
+        Row(
+            "session 6 agent (both of the above)",
+            _agent(merge=replace(defaults.MERGE, confident_first=False), clauses=SESSION6_CLAUSES),
+            fine=True,
+        ),
+        Row(
+            "fused, BM25 of words only (session 6)",
+            WithBM25Analyzer(SearchMethod("fused", "fused"), "words"),
+            fine=True,
+        ),
+        Row(
+            "agent, BM25 of words only (session 6)",
+            WithBM25Analyzer(AgentMethod(agent, "none", "the defaults"), "words"),
+            fine=True,
+        ),
         Row(
             "fused, − BM25 lead (session 5 fusion)",
             WithoutBM25Lead(SearchMethod("fused", "fused")),
@@ -108,13 +140,43 @@ class WithoutBM25Lead:
             searcher.weights = weights
 
 
+class WithBM25Analyzer:
+    """``method`` with the index's BM25 rebuilt in memory from the same texts with another
+    analyzer (``retrieval.bm25.ANALYZERS``), restored afterwards."""
+
+    def __init__(self, method: Method, analyzer: str) -> None:
+        self.method = method
+        self.analyzer = analyzer
+        self.name = method.name
+        self.uses_lm = method.uses_lm
+        self.description = f"{method.description}, BM25 analyzer {analyzer}"
+        self._built: dict[tuple[str, str], BM25Index] = {}
+
+    def supports(self, suite: Suite) -> bool:
+        return self.method.supports(suite)
+
+    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
+        index = env.index(suite)
+        key = (suite.library, suite.version)
+        if key not in self._built:
+            texts = [r.search_text() for r in index.records] + list(index.passages)
+            self._built[key] = BM25Index.build(texts, analyzer=self.analyzer)
+        searcher = index.searcher
+        bm25 = searcher.bm25
+        searcher.bm25 = self._built[key]
+        try:
+            return self.method.rank(suite, tasks, env)
+        finally:
+            searcher.bm25 = bm25
+
+
 def _agent(llm: str = "none", **options: Any) -> AgentMethod:
     return AgentMethod("variant", llm, "variant", **options)
 
 
 def score(row: Row, suite: Suite, env: Env) -> None:
-    for split in SPLITS:
-        tasks = [t for t in suite.tasks if split_of(t.task_id) == split][: row.first]
+    for split, tasks in _columns(suite):
+        tasks = tasks[: row.first]
         if not tasks:
             continue
         start = time.perf_counter()
@@ -124,6 +186,13 @@ def score(row: Row, suite: Suite, env: Env) -> None:
         row.cells[(suite.name, split)] = (recalls, precisions)
         totals = [r.timings.get("total", per_task) for r in rankings]
         row.seconds.extend(totals)
+
+
+def _columns(suite: Suite) -> list[tuple[str, list[EvalTask]]]:
+    """``(column, tasks)``: a large dev suite is one column, any other its dev and test."""
+    if suite.split == "dev":
+        return [(LARGE_DEV, list(suite.tasks))]
+    return [(split, [t for t in suite.tasks if split_of(t.task_id) == split]) for split in SPLITS]
 
 
 def _metrics(rankings: Sequence[Any], tasks: Sequence[EvalTask]) -> tuple[float, float]:
@@ -136,30 +205,40 @@ def _metrics(rankings: Sequence[Any], tasks: Sequence[EvalTask]) -> tuple[float,
 
 
 def table(rows: list[Row], suites: list[Suite]) -> str:
-    kinds = sorted({s.kind for s in suites}, key=["coarse", "fine"].index)
-    head = ["variant"] + [f"{kind} {split} R@5 / P@5" for kind in kinds for split in SPLITS]
+    columns = [
+        (kind, split)
+        for kind in ("coarse", "fine")
+        for split in (LARGE_DEV, *SPLITS)
+        if any(s.kind == kind and split in dict(_columns(s)) for s in suites)
+    ]
+    head = ["variant"] + [f"{kind} {split} R@5 / P@5" for kind, split in columns]
     lines = ["| " + " | ".join([*head, "p50 s"]) + " |", "|" + "---|" * (len(head) + 1)]
     for row in rows:
         cells = [row.name]
-        for kind in kinds:
-            for split in SPLITS:
-                values = [row.cells.get((s.name, split)) for s in suites if s.kind == kind]
-                if any(v is None for v in values):
-                    cells.append("–")
-                    continue
-                recall = statistics.fmean(v[0] for v in values if v is not None)
-                precision = statistics.fmean(v[1] for v in values if v is not None)
-                cells.append(f"{recall:.3f} / {precision:.3f}")
+        for kind, split in columns:
+            values = [
+                row.cells.get((s.name, split))
+                for s in suites
+                if s.kind == kind and split in dict(_columns(s))
+            ]
+            if any(v is None for v in values):
+                cells.append("–")
+                continue
+            recall = statistics.fmean(v[0] for v in values if v is not None)
+            precision = statistics.fmean(v[1] for v in values if v is not None)
+            cells.append(f"{recall:.3f} / {precision:.3f}")
         cells.append(f"{statistics.median(row.seconds):.3f}" if row.seconds else "–")
         if row.first:
             cells[0] += f" (first {row.first} per split and library)"
         lines.append("| " + " | ".join(cells) + " |")
     per_suite = ["", "Per suite, test R@5:", ""]
-    names = [s.name for s in suites]
+    names = [s.name for s in suites if s.split == "all"]
     per_suite += ["| variant | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
     for row in rows:
         recalls = [
-            f"{cell[0]:.3f}" if (cell := row.cells.get((s.name, "test"))) else "–" for s in suites
+            f"{cell[0]:.3f}" if (cell := row.cells.get((s.name, "test"))) else "–"
+            for s in suites
+            if s.split == "all"
         ]
         per_suite.append(f"| {row.name} | " + " | ".join(recalls) + " |")
     return "\n".join(lines + per_suite)
@@ -190,13 +269,14 @@ def main() -> None:
     args = parser.parse_args()
     env = Env(IndexStore(args.home))
     suites = [coarse_suite(lib) for lib in args.libraries]
+    suites += [coarse_dev_suite(lib) for lib in args.libraries]
     if args.fine:
         suites += [fine_suite(lib) for lib in args.libraries]
     rows = variants(args.lm, args.lm_first, cross_encoder=not args.no_cross_encoder)
     started = time.perf_counter()
     for row in rows:
         for suite in suites:
-            if suite.kind == "coarse" or row.fine:
+            if (suite.kind == "coarse" and suite.split == "all") or row.fine:
                 score(row, suite, env)
         print(f"scored {row.name} ({time.perf_counter() - started:.0f} s)", flush=True)
     command = "python -m benchmarks.agent_ablation " + " ".join(

@@ -9,6 +9,12 @@ requirements, each made by joining 2–4 distinct fine-grained tasks of that lib
 ``", then "`` (trailing punctuation stripped, one final full stop); the gold list is the union of
 the tasks' gold names in task order. The same seed gives the same suite on every machine.
 
+Coarse dev, large (``coarse_dev_suite``, for choosing the agent's defaults): the same
+construction over the fine-grained *dev* tasks only, ``COARSE_DEV_PER_LIBRARY`` requirements
+per library with their own seed. The 30-requirement suites leave 9–13 dev requirements per
+library, too few to rank candidates that differ by a task or two; this one holds no task of a
+fine test query, so every requirement is dev.
+
 Realistic (``evaluation/realistic.py``): hand-written everyday questions per installed library,
 scored against ``<library>@<installed version>`` built from ``pkg:<module>``; a question's gold
 names are alternatives (any one counts as a hit, ``Suite.any_gold``).
@@ -42,6 +48,8 @@ REALISTIC_PREFIX = "Realistic-"
 COARSE_SEED = 20240611
 COARSE_PER_LIBRARY = 30
 COARSE_SIZES = (2, 3, 4)
+COARSE_DEV_SEED = 20261130
+COARSE_DEV_PER_LIBRARY = 100
 JOINER = ", then "
 POOL_VERSION = "pool"
 
@@ -74,24 +82,53 @@ def join_queries(queries: list[str]) -> str:
 
 def coarse_suite(library: str, count: int = COARSE_PER_LIBRARY, seed: int = COARSE_SEED) -> Suite:
     """``count`` requirements of 2–4 joined tasks of ``library`` (deterministic for ``seed``)."""
-    fine = load_tasks(library)
+    tasks = _joined_tasks(library, load_tasks(library), count, seed, "coarse")
+    return Suite(f"Coarse-{SUITE_NAMES[library]}", "coarse", library, POOL_VERSION, tasks)
+
+
+def coarse_dev_suite(
+    library: str, count: int = COARSE_DEV_PER_LIBRARY, seed: int = COARSE_DEV_SEED
+) -> Suite:
+    """``count`` requirements joining 2–4 fine-grained *dev* tasks of ``library``; all dev."""
+    fine = [t for t in load_tasks(library) if split_of(t.task_id) == "dev"]
+    tasks = _joined_tasks(library, fine, count, seed, "coarse-dev", distinct=True)
+    name = f"Coarse-{SUITE_NAMES[library]} [dev, {count} from fine dev]"
+    return Suite(name, "coarse", library, POOL_VERSION, tasks, split="dev")
+
+
+def _joined_tasks(
+    library: str,
+    fine: list[EvalTask],
+    count: int,
+    seed: int,
+    prefix: str,
+    *,
+    distinct: bool = False,
+) -> tuple[EvalTask, ...]:
+    """``count`` requirements, each 2–4 of ``fine`` joined; ``distinct``: redraw a combination
+    already drawn."""
     rng = random.Random(f"{seed}:{library}")
     tasks: list[EvalTask] = []
-    for i in range(count):
+    drawn: set[str] = set()
+    while len(tasks) < count:
+        i = len(tasks)
         chosen = rng.sample(fine, rng.choice(COARSE_SIZES))
         gold: dict[str, None] = {}
         for task in chosen:
             gold.update(dict.fromkeys(task.gold))
         task_id = "+".join(t.task_id for t in chosen)
+        if distinct and task_id in drawn:
+            continue
+        drawn.add(task_id)
         tasks.append(
             EvalTask(
                 task_id,
-                f"coarse-{library}-{i}",
+                f"{prefix}-{library}-{i}",
                 join_queries([t.query for t in chosen]),
                 tuple(gold),
             )
         )
-    return Suite(f"Coarse-{SUITE_NAMES[library]}", "coarse", library, POOL_VERSION, tuple(tasks))
+    return tuple(tasks)
 
 
 def realistic_suite(library: str, sources: str = DEFAULT_SOURCES) -> Suite:
@@ -115,8 +152,10 @@ def realistic_suite(library: str, sources: str = DEFAULT_SOURCES) -> Suite:
 def with_split(suite: Suite, split: str) -> Suite:
     """``suite`` cut to its ``dev`` or ``test`` tasks (``all``: unchanged); the name says which."""
     chosen = check_split(split)
-    if chosen == "all":
+    if chosen == "all" or chosen == suite.split:
         return suite
+    if suite.split != "all":  # a suite made of one split only (coarse_dev_suite)
+        return replace(suite, name=f"{suite.name} [{chosen}]", tasks=(), split=chosen)
     tasks = tuple(t for t in suite.tasks if split_of(t.task_id) == chosen)
     return replace(suite, name=f"{suite.name} [{chosen}]", tasks=tasks, split=chosen)
 

@@ -5,13 +5,18 @@ numpy, replaying bm25s's own retrieval steps (``BM25.get_scores_from_ids`` and i
 top-k), so its results are bm25s's to the bit. Why not bm25s at query time: importing it
 imports ``scipy.sparse`` (0.2-0.5 s of a 1 s cold ``apipilot search``, benchmarks/startup.py),
 and a query only needs a sum over a few columns of the saved matrix.
+
+An index records how its texts became terms (``ANALYZERS``): word tokens, or word tokens
+with their Snowball stems (the default of new indexes); its queries are analysed the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +66,61 @@ def tokenize(text: str) -> list[str]:
         else:
             tokens.append(lowered)
     return [t for t in tokens if len(t) > 1 and t not in STOPWORDS_EN]
+
+
+STEM_MARK = "~"  # a stem token differs from every word token: "~batch" beside "batching"
+
+
+def words_and_stems(text: str) -> list[str]:
+    """``tokenize``'s tokens, each inflected one followed by its Snowball (English) stem,
+    marked with ``STEM_MARK``: "batching" and "batches" share ``~batch``. A word that is its
+    own stem adds nothing ("batch" matches "batching" only through dense search): adding
+    every stem scored lower on the dev splits (docs/benchmarks.md, "Candidates tried")."""
+    tokens: list[str] = []
+    for token in tokenize(text):
+        tokens.append(token)
+        stem = _stem(token)
+        if stem != token:
+            tokens.append(STEM_MARK + stem)
+    return tokens
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    stemmer = _english_stemmer()
+    with _STEMMER_LOCK:  # a snowballstemmer object keeps its state while it stems a word
+        return str(stemmer.stemWord(word))
+
+
+_STEMMER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _english_stemmer() -> Any:
+    import snowballstemmer  # 16 ms: only indexes that use stems load it
+
+    return snowballstemmer.stemmer("english")
+
+
+# How texts become BM25 terms, by the name an index records (``analyzer.txt``). An index
+# built before analyzers were recorded used "words". "words+stems" is the default of new
+# indexes, chosen on the dev splits (docs/benchmarks.md, "Agent ablation"): the agent's R@5
+# 0.430 → 0.442 on the large coarse dev set and 0.545 → 0.578 on fine dev; fused search
+# 0.306 → 0.321 coarse dev, 0.539 → 0.546 fine dev, level on the realistic dev split.
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {
+    "words": tokenize,
+    "words+stems": words_and_stems,
+}
+DEFAULT_ANALYZER = "words+stems"
+LEGACY_ANALYZER = "words"
+_ANALYZER_FILE = "analyzer.txt"
+
+
+def check_analyzer(name: str) -> str:
+    """``name`` when it is a known analyzer; ConfigError naming them otherwise."""
+    if name not in ANALYZERS:
+        raise ConfigError(f"unknown BM25 analyzer {name!r}; valid: {', '.join(ANALYZERS)}")
+    return name
 
 
 class _Scores:
@@ -134,23 +194,33 @@ class _Scores:
 
 
 class BM25Index:
-    """BM25 over tokenised texts; scores of 0 (no shared term) are not returned."""
+    """BM25 over analysed texts (``ANALYZERS``; queries are analysed as the index's texts
+    were); scores of 0 (no shared term) are not returned."""
 
-    def __init__(self, scores: _Scores | None, size: int, model: Any = None) -> None:
+    def __init__(
+        self,
+        scores: _Scores | None,
+        size: int,
+        model: Any = None,
+        analyzer: str = DEFAULT_ANALYZER,
+    ) -> None:
         self._scores = scores
         self._size = size
         self._model = model  # the bm25s model of a build, kept to save it
+        self.analyzer = check_analyzer(analyzer)
+        self._analyze = ANALYZERS[analyzer]
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> BM25Index:
+    def build(cls, texts: Sequence[str], analyzer: str = DEFAULT_ANALYZER) -> BM25Index:
         import bm25s
 
+        analyze = ANALYZERS[check_analyzer(analyzer)]
         model = bm25s.BM25()
-        corpus = [tokenize(text) or ["\x00empty"] for text in texts]
+        corpus = [analyze(text) or ["\x00empty"] for text in texts]
         if not corpus:
-            return cls(None, 0, model)
+            return cls(None, 0, model, analyzer)
         model.index(corpus, show_progress=False)
-        return cls(_Scores.of_model(model), len(corpus), model)
+        return cls(_Scores.of_model(model), len(corpus), model, analyzer)
 
     def __len__(self) -> int:
         return self._size
@@ -162,7 +232,7 @@ class BM25Index:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         results: list[tuple[Ids, Scores]] = []
         for query in queries:
-            tokens = tokenize(query)
+            tokens = self._analyze(query)
             if self._scores is None or not tokens:
                 results.append(empty)
                 continue
@@ -176,8 +246,11 @@ class BM25Index:
             raise ConfigError(f"only a built BM25 index can be saved, not one loaded ({directory})")
         self._model.save(str(directory), show_progress=False)
         (directory / "size.txt").write_text(str(self._size))
+        (directory / _ANALYZER_FILE).write_text(self.analyzer)
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index:
         size = int((directory / "size.txt").read_text())
-        return cls(_Scores.load(directory) if size else None, size)
+        recorded = directory / _ANALYZER_FILE
+        analyzer = recorded.read_text().strip() if recorded.exists() else LEGACY_ANALYZER
+        return cls(_Scores.load(directory) if size else None, size, analyzer=analyzer)

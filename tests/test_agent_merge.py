@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from apipilot.agents.evidence import (
     CompanionGraph,
     demonstration_votes,
     see_also_names,
     usage_groups,
 )
-from apipilot.agents.merge import MergeWeights, merge_rankings
-from apipilot.agents.text import split_clauses
+from apipilot.agents.merge import MergeWeights, coverage_head, merge_rankings
+from apipilot.agents.text import names_work, split_clauses
 from apipilot.indexes.record import ApiRecord
 
 
@@ -31,6 +33,18 @@ def test_each_subtask_keeps_its_best_candidate() -> None:
     merged = merge_rankings([["x", "a"], ["y", "b"]], whole, weights)
     assert [i for i, _ in merged][:2] == ["x", "y"]  # coverage before the strong whole list
     assert [i for i, _ in merged][2] == "a"
+
+
+def test_the_covered_head_goes_depth_by_depth_surest_subtask_first() -> None:
+    weights = MergeWeights(requirement=1.0, rrf_k=60, depth=20, cover=2)
+    lists = [["x1", "x2"], ["y1", "y2"], ["z1"]]
+    confidence = [{"x1": 0.01, "x2": 0.5}, {"y1": 0.04, "y2": 0.02}, {"z1": 0.03}]
+    merged = [i for i, _ in merge_rankings(lists, [], weights, confidence=confidence)]
+    assert merged == ["y1", "z1", "x1", "x2", "y2"]  # every first before any second
+    in_order = replace(weights, confident_first=False)
+    merged = [i for i, _ in merge_rankings(lists, [], in_order, confidence=confidence)]
+    assert merged == ["x1", "y1", "z1", "x2", "y2"]
+    assert coverage_head(lists, 1) == ["x1", "y1", "z1"]  # no confidence: subtask order
 
 
 def test_without_cover_votes_decide() -> None:
@@ -103,4 +117,16 @@ def test_clause_splitter_keeps_the_requirements_words() -> None:
     ]
     assert split_clauses("Given the weight, how to sample from two pipes?") == [
         "Given the weight, how to sample from two pipes"
+    ]
+
+
+def test_a_clause_that_names_nothing_to_do_is_not_a_subtask() -> None:
+    text = "How to check if any value is NaN in a DataFrame? Return the result. How would I?"
+    assert split_clauses(text) == ["How to check if any value is NaN in a DataFrame"]
+    assert not names_work("Return the final result") and names_work("return the column means")
+    # when no clause names anything, the requirement stays the one subtask
+    assert split_clauses("Return the result.") == ["Return the result."]
+    assert split_clauses(text, keep_requests=True, limit=2) == [
+        "How to check if any value is NaN in a DataFrame",
+        "Return the result",
     ]

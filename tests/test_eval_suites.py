@@ -19,8 +19,10 @@ from apipilot.evaluation.data import (
 from apipilot.evaluation.realistic import load_questions, package_of, realistic_libraries
 from apipilot.evaluation.splits import split_of
 from apipilot.evaluation.suites import (
+    COARSE_DEV_PER_LIBRARY,
     COARSE_PER_LIBRARY,
     JOINER,
+    coarse_dev_suite,
     coarse_suite,
     fine_suite,
     realistic_suite,
@@ -55,6 +57,20 @@ def test_coarse_suite_is_deterministic_and_built_from_fine_tasks(library: str) -
         union = {name for p in parts for name in fine[p].gold}
         assert set(task.gold) == union and len(task.gold) == len(union)
     assert coarse_suite(library, seed=1) != first
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_the_large_coarse_dev_suite_joins_fine_dev_tasks_only(library: str) -> None:
+    suite = coarse_dev_suite(library)
+    assert suite == coarse_dev_suite(library) and suite.split == "dev"
+    assert len(suite.tasks) == COARSE_DEV_PER_LIBRARY
+    assert len({t.task_id for t in suite.tasks}) == len(suite.tasks)  # no combination twice
+    fine = {t.task_id: t for t in load_tasks(library)}
+    for task in suite.tasks:
+        parts = task.task_id.split("+")
+        assert all(split_of(p) == "dev" for p in parts)
+        assert set(task.gold) == {name for p in parts for name in fine[p].gold}
+    assert with_split(suite, "dev") is suite and with_split(suite, "test").tasks == ()
 
 
 def test_select_suites() -> None:

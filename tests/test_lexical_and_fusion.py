@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apipilot.retrieval.bm25 import BM25Index, tokenize
+from apipilot.retrieval.bm25 import BM25Index, tokenize, words_and_stems
 from apipilot.retrieval.embedder import HashingEmbedder
+from apipilot.retrieval.errors import ConfigError
 from apipilot.retrieval.fusion import FusionWeights, lexical_lead, reciprocal_rank_fusion
 from apipilot.retrieval.search import HybridSearcher
 from apipilot.retrieval.vector_index import VectorIndex
@@ -29,6 +30,22 @@ def test_bm25_ranks_matching_document_first(tmp_path: Path) -> None:
     assert list(again.search(["open a file"], 3)[0][0]) == list(
         index.search(["open a file"], 3)[0][0]
     )
+
+
+def test_stems_match_other_inflections_and_the_analyzer_is_recorded(tmp_path: Path) -> None:
+    texts = ["batches elements together", "shuffle elements randomly"]
+    assert words_and_stems("batching rows") == ["batching", "~batch", "rows", "~row"]
+    stemmed, words = BM25Index.build(texts), BM25Index.build(texts, analyzer="words")
+    assert stemmed.analyzer == "words+stems" and words.analyzer == "words"
+    assert list(stemmed.search(["batching"], 2)[0][0]) == [0]
+    assert len(words.search(["batching"], 2)[0][0]) == 0  # words alone: no shared term
+    stemmed.save(tmp_path / "stems")
+    assert BM25Index.load(tmp_path / "stems").search(["batching"], 2)[0][0].tolist() == [0]
+    words.save(tmp_path / "words")
+    (tmp_path / "words" / "analyzer.txt").unlink()  # as an index saved before analyzers
+    assert BM25Index.load(tmp_path / "words").analyzer == "words"
+    with pytest.raises(ConfigError, match="words"):
+        BM25Index.build(texts, analyzer="porter")
 
 
 def test_bm25_unknown_words_and_empty_query_return_nothing() -> None:
@@ -97,3 +114,4 @@ def test_a_clear_bm25_first_hit_leads_the_fused_ranking() -> None:
     assert hits[0].score == pytest.approx(hits[1].score)  # still sorted by score
     assert len(hits) == 10
     assert [hit.doc for hit in hits[1:]] == [hit.doc for hit in plain.search(query, 9, "fused")]
+
