@@ -114,4 +114,3 @@ def test_a_clear_bm25_first_hit_leads_the_fused_ranking() -> None:
     assert hits[0].score == pytest.approx(hits[1].score)  # still sorted by score
     assert len(hits) == 10
     assert [hit.doc for hit in hits[1:]] == [hit.doc for hit in plain.search(query, 9, "fused")]
-
