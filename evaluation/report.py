@@ -24,6 +24,7 @@ class RunReport:
     cells: list[CellResult]
     codegen: list[CodegenResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    last_started: str = ""  # when the newest of the merged runs started; "": one run
 
 
 def baseline_gaps(cells: Sequence[CellResult]) -> list[tuple[CellResult, float]]:
@@ -192,7 +193,7 @@ def markdown(report: RunReport, plot_name: str | None = None) -> str:
     parts = [
         "## Evaluation results",
         "",
-        f"Produced by `{report.command}` on {report.started} in {report.seconds / 60:.1f} min "
+        f"Produced by `{report.command}` {_when(report)} "
         "(CPU). Metrics over de-duplicated API names, matched on a record's name or alias "
         + (
             "(realistic suites: its qualified name or alias, and any accepted name is a hit; "
@@ -268,6 +269,16 @@ def load_report(path: Path) -> RunReport:
     return RunReport(cells=cells, codegen=codegen, **data)
 
 
+def _when(report: RunReport) -> str:
+    minutes = f"{report.seconds / 60:.1f} min"
+    if report.last_started and report.last_started != report.started:
+        return (
+            f"in runs started from {report.started} to {report.last_started}, "
+            f"{minutes} of running in all"
+        )
+    return f"on {report.started} in {minutes}"
+
+
 def merge_reports(old: RunReport, new: RunReport) -> RunReport:
     """``old`` with ``new``'s cells in place of the cells of the same suite and method (added
     when new), so one method can be re-run, or runs split over processes, into one report."""
@@ -277,6 +288,7 @@ def merge_reports(old: RunReport, new: RunReport) -> RunReport:
     return RunReport(
         command=" ; ".join(dict.fromkeys(commands)),
         started=min(old.started, new.started),
+        last_started=max(old.last_started or old.started, new.started),
         seconds=old.seconds + new.seconds,
         settings=new.settings,
         cells=cells,

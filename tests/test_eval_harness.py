@@ -20,6 +20,7 @@ from apipilot.evaluation.report import (
     baseline_gaps,
     load_report,
     markdown,
+    merge_reports,
     parse_rate_table,
     realistic_table,
     write_report,
@@ -90,6 +91,20 @@ def test_parse_rates_are_reported_per_method_and_suite_kind(tmp_path: Path) -> N
     assert "| oracle | coarse | 100% (20/20) | 60% (12/20) |" in table
     assert "parsed and used without fallback" in markdown(RunReport("x", "now", 1.0, {}, cells))
     assert parse_rate_table([replace(c, uses_lm=False) for c in cells]) == ""
+
+
+def test_a_merged_report_says_when_its_runs_started(tmp_path: Path) -> None:
+    cells = run_eval([fine_suite("beatnum")], [Oracle()], Env(IndexStore(tmp_path)), lm_limit=3)
+    first = RunReport("eval -m a", "2026-11-23 16:11 UTC", 60.0, {}, cells)
+    second = RunReport("eval -m b", "2026-11-30 09:07 UTC", 30.0, {}, cells)
+    assert "on 2026-11-23 16:11 UTC in 1.0 min" in markdown(first)
+    merged = merge_reports(
+        merge_reports(first, second), replace(second, started="2026-11-30 10:00 UTC")
+    )
+    header = markdown(merged)
+    assert "from 2026-11-23 16:11 UTC to 2026-11-30 10:00 UTC, 2.0 min of running" in header
+    write_report(merged, tmp_path / "out")  # the newest start survives a read back
+    assert load_report(tmp_path / "out" / "latest.json").last_started == "2026-11-30 10:00 UTC"
 
 
 def test_reports_are_written(tmp_path: Path) -> None:
