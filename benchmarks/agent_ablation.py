@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -39,6 +39,7 @@ from apipilot.evaluation.metrics import precision_at, recall_at
 from apipilot.evaluation.naming import ranked_names
 from apipilot.evaluation.splits import split_of
 from apipilot.evaluation.suites import Suite, coarse_dev_suite, coarse_suite, fine_suite
+from apipilot.indexes.api_index import ApiIndex
 from apipilot.indexes.store import IndexStore
 from apipilot.retrieval.bm25 import BM25Index
 
@@ -79,22 +80,22 @@ def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[
         ),
         Row(
             "fused, BM25 of words only (session 6)",
-            WithBM25Analyzer(SearchMethod("fused", "fused"), "words"),
+            with_bm25_analyzer(SearchMethod("fused", "fused"), "words"),
             fine=True,
         ),
         Row(
             "agent, BM25 of words only (session 6)",
-            WithBM25Analyzer(AgentMethod(agent, "none", "the defaults"), "words"),
+            with_bm25_analyzer(AgentMethod(agent, "none", "the defaults"), "words"),
             fine=True,
         ),
         Row(
             "fused, − BM25 lead (session 5 fusion)",
-            WithoutBM25Lead(SearchMethod("fused", "fused")),
+            without_bm25_lead(SearchMethod("fused", "fused")),
             fine=True,
         ),
         Row(
             "agent, − BM25 lead (session 5 fusion)",
-            WithoutBM25Lead(AgentMethod(agent, "none", "the defaults")),
+            without_bm25_lead(AgentMethod(agent, "none", "the defaults")),
             fine=True,
         ),
         Row(
@@ -117,40 +118,20 @@ def variants(lm: str | None, lm_first: int, cross_encoder: bool = True) -> list[
     return rows
 
 
-class WithoutBM25Lead:
-    """``method`` with the fusion weights of the index's searcher minus the BM25 lead
-    (``retrieval.fusion.FusionWeights.bm25_lead``), restored afterwards."""
+class WithSearcher:
+    """``method`` run with one attribute of the index's searcher replaced by ``change(index)``
+    (made once per index), restored afterwards."""
 
-    def __init__(self, method: Method) -> None:
+    def __init__(
+        self, method: Method, what: str, attribute: str, change: Callable[[ApiIndex], Any]
+    ) -> None:
         self.method = method
         self.name = method.name
         self.uses_lm = method.uses_lm
-        self.description = method.description + ", without the BM25 lead"
-
-    def supports(self, suite: Suite) -> bool:
-        return self.method.supports(suite)
-
-    def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
-        searcher = env.index(suite).searcher
-        weights = searcher.weights
-        searcher.weights = replace(weights, bm25_lead=0.0)
-        try:
-            return self.method.rank(suite, tasks, env)
-        finally:
-            searcher.weights = weights
-
-
-class WithBM25Analyzer:
-    """``method`` with the index's BM25 rebuilt in memory from the same texts with another
-    analyzer (``retrieval.bm25.ANALYZERS``), restored afterwards."""
-
-    def __init__(self, method: Method, analyzer: str) -> None:
-        self.method = method
-        self.analyzer = analyzer
-        self.name = method.name
-        self.uses_lm = method.uses_lm
-        self.description = f"{method.description}, BM25 analyzer {analyzer}"
-        self._built: dict[tuple[str, str], BM25Index] = {}
+        self.description = f"{method.description}, {what}"
+        self.attribute = attribute
+        self.change = change
+        self._made: dict[tuple[str, str], Any] = {}
 
     def supports(self, suite: Suite) -> bool:
         return self.method.supports(suite)
@@ -158,16 +139,38 @@ class WithBM25Analyzer:
     def rank(self, suite: Suite, tasks: Sequence[EvalTask], env: Env) -> list[Ranking]:
         index = env.index(suite)
         key = (suite.library, suite.version)
-        if key not in self._built:
-            texts = [r.search_text() for r in index.records] + list(index.passages)
-            self._built[key] = BM25Index.build(texts, analyzer=self.analyzer)
+        if key not in self._made:
+            self._made[key] = self.change(index)
         searcher = index.searcher
-        bm25 = searcher.bm25
-        searcher.bm25 = self._built[key]
+        kept = getattr(searcher, self.attribute)
+        setattr(searcher, self.attribute, self._made[key])
         try:
             return self.method.rank(suite, tasks, env)
         finally:
-            searcher.bm25 = bm25
+            setattr(searcher, self.attribute, kept)
+
+
+def without_bm25_lead(method: Method) -> WithSearcher:
+    """``method`` with fusion weights minus the BM25 lead (``FusionWeights.bm25_lead``)."""
+    return WithSearcher(
+        method,
+        "without the BM25 lead",
+        "weights",
+        lambda index: replace(index.searcher.weights, bm25_lead=0.0),
+    )
+
+
+def with_bm25_analyzer(method: Method, analyzer: str) -> WithSearcher:
+    """``method`` with the index's BM25 rebuilt in memory from the same texts with another
+    analyzer (``retrieval.bm25.ANALYZERS``)."""
+    return WithSearcher(
+        method,
+        f"BM25 analyzer {analyzer}",
+        "bm25",
+        lambda index: BM25Index.build(
+            [r.search_text() for r in index.records] + list(index.passages), analyzer=analyzer
+        ),
+    )
 
 
 def _agent(llm: str = "none", **options: Any) -> AgentMethod:

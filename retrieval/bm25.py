@@ -85,14 +85,14 @@ def words_and_stems(text: str) -> list[str]:
     return tokens
 
 
+_STEMMER_LOCK = threading.Lock()  # a snowballstemmer object keeps its state while it stems
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     stemmer = _english_stemmer()
-    with _STEMMER_LOCK:  # a snowballstemmer object keeps its state while it stems a word
+    with _STEMMER_LOCK:
         return str(stemmer.stemWord(word))
-
-
-_STEMMER_LOCK = threading.Lock()
 
 
 @functools.cache
