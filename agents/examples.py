@@ -19,7 +19,7 @@ import numpy as np
 
 from apipilot.indexes.corpora import corpora_dir
 from apipilot.indexes.store import version_key
-from apipilot.retrieval.embedder import Embedder, Vectors
+from apipilot.retrieval.embedder import Embedder, Vectors, encode_queries
 from apipilot.retrieval.exact_index import ExactIndex
 
 
@@ -77,7 +77,7 @@ class ExampleBank:
             return []
         if self._index is None:
             self._index = ExactIndex(self._skill_vectors())
-        _, ids = self._index.search(self.embedder.encode([skills]), min(n, len(self)))
+        _, ids = self._index.search(encode_queries(self.embedder, [skills]), min(n, len(self)))
         return [self.demonstrations[i] for i in ids[0] if i >= 0]
 
     def _skill_vectors(self) -> Vectors:
@@ -86,7 +86,7 @@ class ExampleBank:
             vectors: Vectors = np.load(cache, allow_pickle=False)
             if vectors.shape == (len(self), self.embedder.dim):
                 return vectors
-        vectors = self.embedder.encode([d.skills for d in self.demonstrations])
+        vectors = encode_queries(self.embedder, [d.skills for d in self.demonstrations])
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".tmp{os.getpid()}.npy")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from apipilot.agents import defaults
+from apipilot.agents.answer_cache import answers
 from apipilot.agents.text import split_clauses
 from apipilot.evaluation.data import LIBRARIES, EvalTask
 from apipilot.evaluation.methods import AgentMethod, Env, Method, Ranking, SearchMethod
@@ -144,10 +145,14 @@ class WithSearcher:
         searcher = index.searcher
         kept = getattr(searcher, self.attribute)
         setattr(searcher, self.attribute, self._made[key])
+        # the answer cache keys on the index object, which stays the same: without this, a
+        # requirement answered with the default searcher could be replayed here, or vice versa
+        answers.clear()
         try:
             return self.method.rank(suite, tasks, env)
         finally:
             setattr(searcher, self.attribute, kept)
+            answers.clear()
 
 
 def without_bm25_lead(method: Method) -> WithSearcher:

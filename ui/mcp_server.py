@@ -533,7 +533,12 @@ class ApipilotTools:
         library: Annotated[str | None, Field(description="Library name.")] = None,
         version: Annotated[str | None, Field(description="Library version.")] = None,
         embedder: Annotated[
-            str, Field(description="'minilm' (shipped), 'minilm-ft' or 'hashing[:DIM]'.")
+            str,
+            Field(
+                description=(
+                    "'minilm' (shipped), 'minilm-ft', 'minilm-api', 'e5-small' or 'hashing[:DIM]'."
+                )
+            ),
         ] = "minilm",
     ) -> Annotated[CallToolResult, BuildResult]:
         """Build the index of library@version from one documentation source or several (each
