@@ -8,8 +8,8 @@ force cosine over the ``pool`` records of each library, the fine suite's tasks o
 A record's text is what indexes embed (``ApiRecord.search_text``); ranked records become names
 with ``evaluation.naming.ranked_names`` (name and aliases), scored with ``recall_at(…, 5)``.
 MiniLM is ``load_embedder(spec, purpose="build")`` (the model and backend indexes are built
-with) for records and queries alike; e5 embeds queries as ``"query: " + q`` and records as
-``"passage: " + text``, as the model card says.
+with) for records and queries alike; e5 through ``SentenceTransformerEmbedder``, which puts the
+folder's prompts before the texts (``"query: "`` for queries, ``"passage: "`` for records).
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ from apipilot.evaluation.naming import ranked_names
 from apipilot.evaluation.suites import fine_suite, with_split
 from apipilot.indexes.record import ApiRecord
 from apipilot.indexes.sources import read_source
-from apipilot.retrieval.embedder import load_embedder
+from apipilot.retrieval.embedder import SentenceTransformerEmbedder, load_embedder
 
 Vectors = npt.NDArray[np.float32]
 Encode = Callable[[Sequence[str]], Vectors]
 SMALL_POOLS = ("torchdata", "monkey", "beatnum")
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
 TOP = 50
 
 
@@ -51,23 +49,9 @@ def minilm_model(spec: str) -> Model:
 
 
 def e5_model(model_dir: Path, batch_size: int = 32) -> Model:
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(str(model_dir), device="cpu")
-
-    def prefixed(prefix: str) -> Encode:
-        def encode(texts: Sequence[str]) -> Vectors:
-            vectors = st.encode(
-                [prefix + t for t in texts],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-            )
-            return np.ascontiguousarray(vectors, dtype=np.float32)
-
-        return encode
-
-    return Model(f"e5-small (`{model_dir.name}`)", prefixed(QUERY_PREFIX), prefixed(PASSAGE_PREFIX))
+    """e5 as the product runs it: queries and documents with the folder's prompts."""
+    embedder = SentenceTransformerEmbedder(model_dir, model_dir.name, batch_size=batch_size)
+    return Model(f"e5-small (`{model_dir.name}`)", embedder.encode_queries, embedder.encode)
 
 
 def pool_records(library: str) -> list[ApiRecord]:

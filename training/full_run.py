@@ -1,12 +1,14 @@
-"""Train the whole MiniLM on a pairs file (e.g. from :mod:`training.doc_data`).
+"""Train the whole MiniLM (or ``--base``: another sentence-transformers model, e.g. the e5-small
+folder of ``retrieval.e5``) on a pairs file (e.g. from :mod:`training.doc_data`).
 
     OMP_NUM_THREADS=1 nice -n 10 python -m apipilot.training.full_run \
         --pairs /tmp/doc-pairs/train.jsonl --out /tmp/minilm-api --max-steps 2000 \
         [--extra-pairs models/embedder-minilm-ft/pairs.jsonl] [--base DIR] [--checkpoint 1000]
 
 ``--extra-pairs`` adds another pairs file (the shipped corpora's pairs: in-library training);
-``--base`` continues from a model this command wrote. Pairs are shuffled with the seed and cut
-to ``--max-steps`` batches.
+``--base`` starts from that model instead (one this command wrote, or e5-small: its
+query/passage prompts are put before the texts, as search does). Pairs are shuffled with the
+seed and cut to ``--max-steps`` batches.
 """
 
 from __future__ import annotations
