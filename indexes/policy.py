@@ -22,12 +22,12 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from apipilot.errors import EmbedderNotAllowed as EmbedderNotAllowed
 from apipilot.errors import SourceNotAllowed as SourceNotAllowed
+from apipilot.retrieval.embedder import NAMED_SPECS
 from apipilot.retrieval.errors import ConfigError
 
 ALLOW_FLAG = "--allow-root PATH|URL|pkg:|sdist:"
 SDIST_PREFIX = "sdist:"
 MAX_SOURCE_CHARS = 4096
-NAMED_EMBEDDERS = ("minilm", "minilm-ft", "hashing", "hashing:DIM", "minilm-api", "e5-small")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HASHING = re.compile(r"^hashing(?::[1-9][0-9]{0,4})?$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -155,11 +155,12 @@ def check_embedder_spec(spec: str) -> str:
     """``spec`` if it names a shipped embedder; a directory of weights is refused (a client
     must not make the server load arbitrary files)."""
     spec = spec.strip()
-    if spec in ("minilm", "minilm-ft", "minilm-api", "e5-small") or _HASHING.match(spec):
+    if spec in NAMED_SPECS or _HASHING.match(spec):
         return spec
     shown = spec if len(spec) <= 200 else spec[:200] + "…"
     raise EmbedderNotAllowed(
-        f"embedder {shown!r} is not allowed here; use one of {', '.join(NAMED_EMBEDDERS)}"
+        f"embedder {shown!r} is not allowed here; use one of "
+        f"{', '.join((*NAMED_SPECS, 'hashing', 'hashing:DIM'))}"
     )
 
 

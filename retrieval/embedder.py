@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -197,6 +197,34 @@ def minilm_embedder(backend: Backend) -> Embedder:
     return OnnxEmbedder(model_file, shipped_minilm_path() / TOKENIZER_FILE, MINILM_NAME)
 
 
+def _minilm_ft() -> Embedder:
+    from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
+
+    return LoraMiniLMEmbedder(default_adapter_dir())
+
+
+def _minilm_api() -> Embedder:
+    from apipilot.retrieval.finetuned import DeltaMiniLMEmbedder, api_model_dir
+
+    return DeltaMiniLMEmbedder(api_model_dir())
+
+
+def _e5_small() -> Embedder:
+    from apipilot.retrieval.e5 import e5_embedder
+
+    return e5_embedder()
+
+
+# The embedders known by a name, besides ``minilm`` (whose backend depends on the purpose) and
+# ``hashing[:DIM]``: the one table that ``load_embedder``, its error message and the server's
+# embedder policy (``indexes.policy``) read.
+NAMED_EMBEDDERS: dict[str, Callable[[], Embedder]] = {
+    "minilm-ft": _minilm_ft,
+    "minilm-api": _minilm_api,
+    "e5-small": _e5_small,
+}
+NAMED_SPECS = (DEFAULT_EMBEDDER, *NAMED_EMBEDDERS)
+
 _CACHE: dict[str, Embedder] = {}
 
 
@@ -222,18 +250,8 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
     if spec in _CACHE:
         return _CACHE[spec]
     embedder: Embedder
-    if spec == "minilm-ft":
-        from apipilot.retrieval.finetuned import LoraMiniLMEmbedder, default_adapter_dir
-
-        embedder = LoraMiniLMEmbedder(default_adapter_dir())
-    elif spec == "minilm-api":
-        from apipilot.retrieval.finetuned import DeltaMiniLMEmbedder, api_model_dir
-
-        embedder = DeltaMiniLMEmbedder(api_model_dir())
-    elif spec == "e5-small":
-        from apipilot.retrieval.e5 import e5_embedder
-
-        embedder = e5_embedder()
+    if spec in NAMED_EMBEDDERS:
+        embedder = NAMED_EMBEDDERS[spec]()
     elif spec == "hashing" or spec.startswith("hashing:"):
         _, _, dim = spec.partition(":")
         if dim and not dim.isdigit():
@@ -260,7 +278,7 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER, *, purpose: Purpose = "query") -
             embedder = SentenceTransformerEmbedder(path, path.name)
     else:
         raise ConfigError(
-            f"unknown embedder {spec!r}: use 'minilm', 'minilm-ft', 'minilm-api', 'e5-small', "
+            f"unknown embedder {spec!r}: use {', '.join(repr(n) for n in NAMED_SPECS)}, "
             "'hashing[:DIM]' or the path of a sentence-transformers model, LoRA adapter or "
             "ONNX model directory"
         )
