@@ -163,7 +163,9 @@ def test_a_bad_url_prefix_fails_at_setup() -> None:
         SourcePolicy(url_prefixes=("docs.example.org",))
 
 
-@pytest.mark.parametrize("spec", ["minilm", "minilm-ft", "hashing", "hashing:64", " minilm "])
+@pytest.mark.parametrize(
+    "spec", ["minilm", "minilm-ft", "minilm-api", "e5-small", "hashing", "hashing:64", " minilm "]
+)
 def test_named_embedders_are_allowed(spec) -> None:
     assert check_embedder_spec(spec) == spec.strip()
 
@@ -172,7 +174,9 @@ def test_named_embedders_are_allowed(spec) -> None:
     "spec", ["/tmp", "./models/x", "~/weights", "hashing:0", "hashing:abc", "minilm/../x", ""]
 )
 def test_embedder_directories_are_refused(spec, tmp_path) -> None:
-    with pytest.raises(EmbedderNotAllowed, match="use one of minilm, minilm-ft, hashing"):
+    with pytest.raises(
+        EmbedderNotAllowed, match="use one of minilm, minilm-ft, minilm-api, e5-small, hashing"
+    ):
         check_embedder_spec(spec)
     with pytest.raises(EmbedderNotAllowed):
         check_embedder_spec(str(tmp_path))
